@@ -1,0 +1,49 @@
+"""Where things live. One place for every path, all overridable from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Paths:
+    data_dir: Path
+
+    @classmethod
+    def from_env(cls, data_dir: str | os.PathLike | None = None) -> Paths:
+        chosen = data_dir or os.environ.get("STRALEBRUK_DATA_DIR") or PROJECT_ROOT / "data"
+        return cls(Path(chosen).resolve())
+
+    @property
+    def inbox(self) -> Path:
+        return Path(os.environ.get("STRALEBRUK_INBOX") or self.data_dir / "inbox")
+
+    @property
+    def lake(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def build_warehouse(self) -> Path:
+        """The file only dbt writes."""
+        return self.data_dir / "build" / "warehouse.duckdb"
+
+    @property
+    def served_warehouse(self) -> Path:
+        """The copy readers open, published by atomic rename."""
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def deliveries(self) -> Path:
+        return self.data_dir / "deliveries"
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment dbt reads (profiles.yml and sources use env_var)."""
+        return {
+            "STRALEBRUK_LAKE_DIR": str(self.lake),
+            "STRALEBRUK_BUILD_DB": str(self.build_warehouse),
+        }
