@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_PROJECT_DIR = Path(os.environ.get("STRALEBRUK_DBT_PROJECT_DIR") or PROJECT_ROOT / "dbt_project")
+# dbt from the same environment as this interpreter, whether or not the venv is activated.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 
 @dataclass(frozen=True)

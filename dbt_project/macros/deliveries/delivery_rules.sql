@@ -1,0 +1,33 @@
+{#- Counting rules the delivery tables share. One place each (DEVELOPERS.md: one place for each rule). -#}
+
+{#- Age band of the population table: var('age_group_lower_bounds') gives each band's first age. -#}
+{% macro age_group(age) -%}
+    {%- set bounds = delivery_param('age_group_lower_bounds') -%}
+    case
+        when {{ age }} is null or {{ age }} < 0 then 'unknown'
+    {%- for lower in bounds | reverse %}
+        {%- set idx = bounds | length - loop.index %}
+        {%- if idx == bounds | length - 1 %}
+        when {{ age }} >= {{ lower }} then '{{ lower }}+'
+        {%- else %}
+        when {{ age }} >= {{ lower }} then '{{ lower }}-{{ bounds[idx + 1] - 1 }}'
+        {%- endif %}
+    {%- endfor %}
+    end
+{%- endmacro %}
+
+{#- Interventional (minimum sample var('drl_min_patients_interventional')): NCRP intervention codes (not
+    S diagnostic or T nuclear medicine) and angiography/venography (6th letter B or C). -#}
+{% macro is_interventional(procedure_code) -%}
+    (left({{ procedure_code }}, 1) not in ('S', 'T') or substr({{ procedure_code }}, 6, 1) in ('B', 'C'))
+{%- endmacro %}
+
+{#- A year's figures are provisional until the end of April of the next year (domain.md section 3). -#}
+{% macro is_provisional(year) -%}
+    ({{ delivery_cut_date() }} < make_date(cast({{ year }} as integer) + 1, 5, 1))
+{%- endmacro %}
+
+{% macro delivery_cut_date() -%}
+    {%- set cut = delivery_param('cut_date') -%}
+    {%- if cut %}cast('{{ cut }}' as date){% else %}current_date{% endif -%}
+{%- endmacro %}

@@ -1,0 +1,95 @@
+{#- One row per year x examination code x dose type: the national DRL as ICRP 135 defines it (P75 of
+    the facility typical values of facilities with the minimum sample), P25 and P50 (the achievable
+    dose), and a percentile bootstrap 95 % interval for P75: delivery_param('drl_bootstrap_resamples') resamples
+    of the facility medians, each draw's index from an md5 hash of (seed, group, resample, draw) so
+    the interval is the same for the same inputs and seed. -#}
+{%- set resamples = delivery_param('drl_bootstrap_resamples') -%}
+{%- set seed = delivery_param('drl_bootstrap_seed') -%}
+with facilities as (
+    select
+        year, procedure_code, dose_type, unit, facility_id, n_examinations, median,
+        row_number() over (partition by year, procedure_code, dose_type order by facility_id) - 1 as idx,
+        count(*) over (partition by year, procedure_code, dose_type) as n_facilities
+    from {{ ref('dlv_facility_typical_values') }}
+    where meets_minimum
+),
+
+national as (
+    select
+        year,
+        procedure_code,
+        dose_type,
+        min(unit) as unit,
+        count(*) as n_facilities,
+        sum(n_examinations) as n_examinations,
+        quantile_cont(median, 0.25) as p25,
+        quantile_cont(median, 0.50) as p50,
+        quantile_cont(median, 0.75) as p75
+    from facilities
+    group by year, procedure_code, dose_type
+),
+
+draw_slots as (
+    select g.year, g.procedure_code, g.dose_type, g.n_facilities, r.resample,
+        unnest(range(g.n_facilities)) as draw
+    from national as g
+    cross join range({{ resamples }}) as r(resample)
+),
+
+draws as (
+    -- pseudo-random index in [0, n): the first 12 hex digits of an md5, reduced modulo n
+    select
+        year, procedure_code, dose_type, resample,
+        cast(('0x' || left(md5(concat_ws('|', '{{ seed }}', year, procedure_code, dose_type, resample,
+            draw)), 12)) as bigint) % n_facilities as idx
+    from draw_slots
+),
+
+resampled as (
+    select dr.year, dr.procedure_code, dr.dose_type, dr.resample, quantile_cont(f.median, 0.75) as p75
+    from draws as dr
+    inner join facilities as f
+        on f.year = dr.year and f.procedure_code = dr.procedure_code
+        and f.dose_type = dr.dose_type and f.idx = dr.idx
+    group by dr.year, dr.procedure_code, dr.dose_type, dr.resample
+),
+
+interval as (
+    select
+        year, procedure_code, dose_type,
+        quantile_cont(p75, 0.025) as p75_ci_low,
+        quantile_cont(p75, 0.975) as p75_ci_high
+    from resampled
+    group by year, procedure_code, dose_type
+),
+
+reference as (
+    select procedure_code, dose_type, examination as reference_examination, p75 as reference_p75,
+        national_reference_value, published_date as reference_published_date, source as reference_source
+    from {{ ref('dsa_reference_values') }}
+    where procedure_code is not null
+)
+
+select
+    n.year,
+    n.procedure_code,
+    n.dose_type,
+    n.unit,
+    n.n_facilities,
+    n.n_examinations,
+    n.p25,
+    n.p50,
+    n.p75,
+    i.p75_ci_low,
+    i.p75_ci_high,
+    {{ resamples }} as bootstrap_resamples,
+    {{ seed }} as bootstrap_seed,
+    r.reference_examination,
+    r.reference_p75,
+    r.national_reference_value,
+    r.reference_published_date,
+    r.reference_source,
+    {{ is_provisional('n.year') }} as is_provisional
+from national as n
+left join interval as i using (year, procedure_code, dose_type)
+left join reference as r using (procedure_code, dose_type)

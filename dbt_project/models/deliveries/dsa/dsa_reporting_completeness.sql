@@ -1,0 +1,55 @@
+{#- One row per year x month x institution: how completely the institution reports ionising activity
+    and its dose (domain.md section 4). Institution-level quality figures, not patient counts: not
+    suppressed. -#}
+with examinations as (
+    select * from {{ ref('dlv_imaging_examinations') }} where is_ionising
+),
+
+doses as (
+    select * from {{ ref('dlv_imaging_doses') }}
+),
+
+with_dose as (
+    select distinct examination_id from doses where has_activity and value is not null
+),
+
+activity as (
+    select
+        e.year,
+        e.month,
+        e.institution_orgnr,
+        count(*) as n_ionising_procedures,
+        count(*) filter (where e.source_module = 'ord') as n_zxm_procedures,
+        count(w.examination_id) as n_with_dose,
+        count(*) filter (where e.modality is null) as n_uninterpretable_codes
+    from examinations as e
+    left join with_dose as w on w.examination_id = e.examination_id
+    group by e.year, e.month, e.institution_orgnr
+),
+
+dose_quality as (
+    select
+        year,
+        month,
+        institution_orgnr,
+        count(*) filter (where not has_activity) as n_dose_without_activity,
+        count(*) filter (where not is_unit_known) as n_uninterpretable_units
+    from {{ ref('dlv_dose_records') }}
+    group by year, month, institution_orgnr
+)
+
+select
+    coalesce(a.year, q.year) as year,
+    coalesce(a.month, q.month) as month,
+    coalesce(a.institution_orgnr, q.institution_orgnr) as institution_orgnr,
+    coalesce(a.n_ionising_procedures, 0) as n_ionising_procedures,
+    coalesce(a.n_zxm_procedures, 0) as n_zxm_procedures,
+    coalesce(a.n_with_dose, 0) as n_with_dose,
+    a.n_with_dose / nullif(a.n_ionising_procedures, 0) as share_with_dose,
+    coalesce(q.n_dose_without_activity, 0) as n_dose_without_activity,
+    coalesce(q.n_uninterpretable_units, 0) as n_uninterpretable_units,
+    coalesce(a.n_uninterpretable_codes, 0) as n_uninterpretable_codes,
+    {{ is_provisional('coalesce(a.year, q.year)') }} as is_provisional
+from activity as a
+full outer join dose_quality as q
+    on q.year = a.year and q.month = a.month and q.institution_orgnr = a.institution_orgnr

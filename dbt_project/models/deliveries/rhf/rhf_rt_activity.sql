@@ -1,0 +1,44 @@
+{#- One row per year x RHF x hospital (HF) of treatment x diagnosis group x intent: Helsedirektoratet's
+    overall radiotherapy activity. Patients count once per year (by series start) and diagnosis, in the
+    cell of their first series; series in the year they start; attendances (WEOA/WEOB/WEOC) in the year
+    they happen, split by care level (3 outpatient, 8 outpatient contact for an inpatient). -#}
+{%- set keys = ['year', 'rhf_name', 'hf_name', 'diagnosis_group', 'intent'] -%}
+with series as (
+    select
+        {{ keys | join(', ') }},
+        count(distinct person_key) filter (where counts_as_patient) as n_patients,
+        count(distinct person_key) filter (where counts_as_patient and is_new_patient) as n_new_patients,
+        count(*) as n_series
+    from {{ ref('dlv_rt_series') }}
+    group by {{ keys | join(', ') }}
+),
+
+attendances as (
+    select
+        {{ keys | join(', ') }},
+        count(*) as n_attendances,
+        count(*) filter (where care_level = '3') as n_attendances_outpatient,
+        count(*) filter (where care_level = '8') as n_attendances_inpatient
+    from {{ ref('dlv_rt_attendances') }}
+    group by {{ keys | join(', ') }}
+),
+
+cells as (
+    select
+        {% for k in keys %}coalesce(s.{{ k }}, a.{{ k }}) as {{ k }},
+        {% endfor -%}
+        coalesce(s.n_patients, 0) as n_patients,
+        coalesce(s.n_new_patients, 0) as n_new_patients,
+        coalesce(s.n_series, 0) as n_series,
+        coalesce(a.n_attendances, 0) as n_attendances,
+        coalesce(a.n_attendances_outpatient, 0) as n_attendances_outpatient,
+        coalesce(a.n_attendances_inpatient, 0) as n_attendances_inpatient
+    from series as s
+    full outer join attendances as a using ({{ keys | join(', ') }})
+),
+
+{{ suppress_small_cells('cells', 'n_patients', keys,
+    margins=[['year', 'rhf_name', 'hf_name'], ['year', 'rhf_name', 'diagnosis_group']]) }}
+
+select *, {{ is_provisional('year') }} as is_provisional
+from published

@@ -1,0 +1,67 @@
+{#- One row per dose indicator (rad Doseindikator, canonical units) or administered activity
+    (rad Radiofarmakon, MBq) of an examination, linked to activity by (institution, episodeID,
+    prosNr). Dose without matching activity is kept and flagged (completeness, domain.md §4). -#}
+with indicators as (
+    select
+        file_id,
+        record_no,
+        institution_orgnr,
+        episode_id,
+        procedure_no,
+        equipment_local_id,
+        dose_type,
+        value,
+        unit,
+        value_as_sent,
+        unit_as_sent,
+        is_unit_known,
+        cast(null as {{ api.Column.translate_type('string') }}) as radiopharmaceutical_code
+    from {{ ref('stg_npr_rad__dose_indicators') }}
+),
+
+activities as (
+    select
+        file_id,
+        record_no,
+        institution_orgnr,
+        episode_id,
+        procedure_no,
+        equipment_local_id,
+        'ADMINISTERED_ACTIVITY' as dose_type,
+        administered_activity_mbq as value,
+        'MBq' as unit,
+        administered_activity_mbq as value_as_sent,
+        'MBq' as unit_as_sent,
+        true as is_unit_known,
+        radiopharmaceutical_code
+    from {{ ref('stg_npr_rad__radiopharmaceuticals') }}
+),
+
+doses as (
+    select * from indicators
+    union all
+    select * from activities
+)
+
+select
+    {{ natural_key(['d.institution_orgnr', 'd.episode_id', 'd.procedure_no', 'd.dose_type', 'd.record_no']) }} as dose_id,
+    {{ natural_key(['d.institution_orgnr', 'd.episode_id', 'd.procedure_no']) }} as examination_id,
+    d.institution_orgnr,
+    d.episode_id,
+    d.procedure_no,
+    {{ natural_key(['d.institution_orgnr', 'd.equipment_local_id']) }} as equipment_id,
+    d.dose_type,
+    d.value,
+    d.unit,
+    d.value_as_sent,
+    d.unit_as_sent,
+    d.is_unit_known,
+    d.radiopharmaceutical_code,
+    e.examination_id is not null as has_activity,
+    d.file_id
+from doses as d
+left join {{ ref('int_imaging__examinations') }} as e
+    on
+        e.institution_orgnr = d.institution_orgnr
+        and e.episode_id = d.episode_id
+        and e.procedure_no = d.procedure_no

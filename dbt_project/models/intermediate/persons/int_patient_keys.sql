@@ -1,0 +1,56 @@
+{#- One row per sender-local patient (institution, pasientNr) seen in current activity or in a
+    Pasient record, resolved to a person: the NPR-IDE pseudonym where the institution's ide
+    messages link the pasientNr (pid) to a valid fødselsnummer, else the sender-local key
+    'local:<institution>:<pasientNr>', flagged (domain.md section 2). Sex and birth year from the
+    institution's latest Pasient record. -#}
+{%- set modules = ['str', 'raa', 'rad', 'ord'] %}
+with patients as (
+    {%- for module in modules %}
+    select institution_orgnr, patient_local_id, sex, birth_year, file_id
+    from {{ ref('stg_npr_' ~ module ~ '__patients') }}
+    union all
+    {%- endfor %}
+    select institution_orgnr, patient_local_id, null as sex, null as birth_year, null as file_id
+    from {{ ref('stg_npr__episode_versions') }}
+    where is_current
+),
+
+files as (
+    select file_id, max(extraction_date) as extraction_date from {{ ref('stg_npr__files') }} group by file_id
+),
+
+latest as (
+    select
+        p.institution_orgnr,
+        p.patient_local_id,
+        p.sex,
+        p.birth_year,
+        row_number() over (
+            partition by p.institution_orgnr, p.patient_local_id
+            order by case when p.file_id is null then 1 else 0 end, f.extraction_date desc, p.file_id desc
+        ) as version_rank
+    from patients as p
+    left join files as f on f.file_id = p.file_id
+    where p.patient_local_id is not null
+),
+
+idents as (
+    select institution_orgnr, patient_local_id, person_pseudonym
+    from {{ ref('stg_npr_ide__person_idents') }}
+    where is_fid_valid and person_pseudonym is not null
+)
+
+select
+    l.institution_orgnr,
+    l.patient_local_id,
+    coalesce(
+        i.person_pseudonym,
+        {{ natural_key(["'local'", 'l.institution_orgnr', 'l.patient_local_id']) }}
+    ) as person_key,
+    i.person_pseudonym is not null as is_person_resolved,
+    l.sex,
+    l.birth_year
+from latest as l
+left join idents as i
+    on i.institution_orgnr = l.institution_orgnr and i.patient_local_id = l.patient_local_id
+where l.version_rank = 1

@@ -1,0 +1,40 @@
+{#- One row per radiotherapy treatment series (institution, serieID) with at least one current
+    treatment attendance; counted in the year of its start date. -#}
+select
+    cast(s.series_id as varchar) as series_id,
+    cast(s.institution_orgnr as varchar) as institution_orgnr,
+    cast(s.site_orgnr as varchar) as site_orgnr,
+    cast(s.person_key as varchar) as person_key,
+    cast(s.is_person_resolved as boolean) as is_person_resolved,
+    cast(s.start_date as date) as start_date,
+    cast(extract(year from s.start_date) as integer) as year,
+    cast(s.first_treatment_date as date) as first_treatment_date,
+    cast(s.last_treatment_date as date) as last_treatment_date,
+    cast(coalesce(s.diagnosis_code, 'unknown') as varchar) as diagnosis_code,
+    cast(coalesce(d.diagnosis_group, 'unknown') as varchar) as diagnosis_group,
+    cast(coalesce(s.intent_code, '9') as varchar) as intent,
+    cast(coalesce(i.intent_name, 'unknown') as varchar) as intent_name,
+    cast(coalesce(s.is_new_patient, false) as boolean) as is_new_patient,
+    cast(s.age as integer) as age,
+    cast(s.sex as varchar) as sex,
+    cast(coalesce(s.home_municipality, 'unknown') as varchar) as home_municipality,
+    cast(s.n_treatment_attendances as integer) as n_treatment_attendances,
+    cast(s.n_dose_plans as integer) as n_dose_plans,
+    cast(s.n_reference_volumes as integer) as n_reference_volumes,
+    cast(s.main_reference_volume_id as varchar) as main_reference_volume_id,
+    cast(s.main_reference_volume_name as varchar) as main_reference_volume_name,
+    cast(s.region_code as integer) as region_code,
+    cast(s.fractions_delivered as integer) as fractions_delivered,
+    cast(s.dose_per_fraction_gy as double) as dose_per_fraction_gy,
+    cast(s.planned_total_dose_gy as double) as planned_total_dose_gy,
+    cast(s.prescribed_fractions as integer) as prescribed_fractions,
+    cast(s.delivered_dose_gy as double) as delivered_dose_gy,
+    cast(s.eqd2_gy as double) as eqd2_gy,
+    cast(s.eqd2_late_gy as double) as eqd2_late_gy,
+    cast(s.bed_gy as double) as bed_gy,
+    cast(s.bed_late_gy as double) as bed_late_gy,
+    cast(s.schedule_group as varchar) as schedule_group,
+    cast(s.fractionation_class as varchar) as fractionation_class
+from {{ ref('int_rt__series') }} as s
+left join {{ ref('int_diagnosis_codes') }} as d on d.diagnosis_code = s.diagnosis_code
+left join {{ ref('intent_codes') }} as i on i.intent_code = s.intent_code

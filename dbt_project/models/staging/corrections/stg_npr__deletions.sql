@@ -1,0 +1,11 @@
+{#- One row per Slett (withdrawal of an episode, change messages) in any module's file. -#}
+{%- set skeleton_modules = ['str', 'raa', 'rad', 'ord'] %}
+{%- for module in skeleton_modules %}
+select distinct
+    file_id,
+    '{{ module }}' as module,
+    institusjonID as institution_orgnr,
+    episodeID as episode_id
+from {{ source('npr_' ~ module, 'deletion') }}
+{% if not loop.last %}union all{% endif %}
+{%- endfor %}

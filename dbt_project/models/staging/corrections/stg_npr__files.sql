@@ -1,0 +1,40 @@
+{#- The loaded files per (institution, module) in correction order: uttakDato, then lopenr
+    (numerically where it is a number). Duplicate and rejected files are not here: only files
+    the ledger records as loaded count. -#}
+{%- set modules = ['str', 'raa', 'rad', 'ord', 'ide'] %}
+
+with institution_files as (
+    {%- for module in modules %}
+    select distinct
+        file_id,
+        module,
+        institusjonID as institution_orgnr,
+        message_type,
+        period_from,
+        period_to,
+        extraction_date,
+        lopenr
+    from {{ source('npr_' ~ module, 'institution') }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+loaded as (
+    select distinct file_id from {{ source('lake', 'ledger') }} where status = 'loaded'
+)
+
+select
+    f.file_id,
+    f.module,
+    f.institution_orgnr,
+    f.message_type,
+    f.period_from,
+    f.period_to,
+    f.extraction_date,
+    f.lopenr,
+    row_number() over (
+        partition by f.institution_orgnr, f.module
+        order by f.extraction_date, {{ as_int('f.lopenr') }}, f.lopenr, f.file_id
+    ) as file_seq
+from institution_files as f
+inner join loaded as l on l.file_id = f.file_id

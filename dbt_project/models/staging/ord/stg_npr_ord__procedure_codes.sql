@@ -1,0 +1,1 @@
+{{ stg_procedure_codes('ord') }}

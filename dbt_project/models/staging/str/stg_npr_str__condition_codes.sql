@@ -1,0 +1,1 @@
+{{ stg_condition_codes('str') }}

@@ -1,0 +1,15 @@
+with current_rows as ({{ current_episode_rows('str', 'dose_contribution') }})
+
+select
+    file_id,
+    record_no,
+    institusjonID as institution_orgnr,
+    pasientNr as patient_local_id,
+    medisinskStralingID as medical_radiation_id,
+    serieID as series_local_id,
+    episodeID as episode_id,
+    refUtstyr as equipment_local_id,
+    referansevolumID as reference_volume_id,
+    {{ as_number('planDose') }} as planned_dose_gy,
+    {{ as_number('gittDose') }} as delivered_dose_gy
+from current_rows

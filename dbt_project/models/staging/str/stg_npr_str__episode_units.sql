@@ -1,0 +1,1 @@
+{{ stg_episode_units('str') }}

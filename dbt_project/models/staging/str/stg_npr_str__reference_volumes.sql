@@ -1,0 +1,18 @@
+with current_rows as (
+    {{ current_context_rows('str', 'reference_volume', ['medisinskStralingID', 'referansevolumID']) }}
+)
+
+select
+    file_id,
+    record_no,
+    institusjonID as institution_orgnr,
+    pasientNr as patient_local_id,
+    medisinskStralingID as medical_radiation_id,
+    referansevolumID as reference_volume_id,
+    referansevolumNavn as reference_volume_name,
+    {{ as_int('regionkode') }} as region_code,
+    regionNavn as region_name,
+    {{ as_number('planlagtTotalDose') }} as planned_total_dose_gy,
+    dosekorreksjon as dose_correction,
+    merknad as remark
+from current_rows

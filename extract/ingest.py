@@ -1,0 +1,602 @@
+"""Ingest an inbox into the lake: every file ends loaded, rejected or duplicate, exactly once.
+
+`ingest(inbox, lake)` is what the orchestration calls; `python -m extract.ingest --inbox DIR
+--lake DIR` runs it from a shell with progress.
+
+- The inbox is scanned recursively in sorted order; path components starting with `_` or `.` are
+  ignored. A file is *seen* when the ledger has its (SHA-256, path); seen files are skipped
+  silently (a fast path trusts an unchanged path, size and mtime without hashing). The same bytes
+  under a new path are recorded as `duplicate` and not loaded again.
+- `modules={"str"}` ingests only files whose namespace (sniffed from the first bytes) names one of
+  those modules. Files whose module cannot be told (not XML, unknown module) are taken by every
+  caller: whichever runs first records them, and the ledger makes the others skip them.
+- Work runs in worker processes: small files in batches (their parts shared, so many tiny files
+  do not make many tiny parts), a big file cut into pieces at `Objektholder` boundaries
+  (`split_file`) that run in parallel; duplicate and reference checks across pieces are merged here.
+- Crash safety: see `extract.lake` (ledger part written last; orphans removed at the next start).
+  An ingest holds the lake lock, so concurrent callers run one after the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import math
+import mmap
+import multiprocessing
+import os
+import re
+import sys
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from extract import lake as lk
+from extract.model import faults
+from extract.model.messages import MODULES
+from extract.pseudonym import pseudonym_key
+from extract.reader import (
+    SNIFF_BYTES,
+    CrossChecks,
+    Finding,
+    Rejected,
+    Segment,
+    Sniff,
+    merge_cross_checks,
+    read_segment,
+    resolve,
+    sniff,
+)
+
+SPLIT_ABOVE = 64 << 20  # files larger than this are cut into pieces
+PIECE_BYTES = 64 << 20  # largest piece
+STREAM_ABOVE = 16 << 20  # files larger than this get a batch of their own (rows not held in memory)
+BATCH_FILES = 200
+
+
+@dataclass
+class IngestSummary:
+    files_seen: int = 0  # new files looked at in this run (already-ledgered ones not counted)
+    loaded: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    skipped: int = 0  # already in the ledger, or another module's
+    rows: dict[tuple[str, str], int] = field(default_factory=dict)
+    findings: int = 0
+    seconds: float = 0.0
+    rejections: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class FileTask:
+    path: str  # absolute
+    rel: str  # relative to the inbox, as recorded
+    size: int
+    mtime_ns: int
+    file_id: str
+    sniff: Sniff | None
+    reject: Rejected | None = None  # decided before parsing (sniff)
+
+
+# --- inbox ---------------------------------------------------------------------------------------
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    out = []
+    for root, dirs, files in os.walk(inbox):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
+        out.extend(Path(root) / f for f in files if not f.startswith(("_", ".")))
+    return sorted(out)
+
+
+def _hash_and_head(path: Path) -> tuple[str, bytes]:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+        h.update(head)
+        while block := fh.read(8 << 20):
+            h.update(block)
+    return h.hexdigest(), head
+
+
+def _sniff(head: bytes) -> tuple[Sniff | None, Rejected | None]:
+    try:
+        return sniff(head), None
+    except Rejected as r:
+        return None, r
+
+
+class _Seen:
+    def __init__(self, ledger: pa.Table):
+        cols = ledger.select(["file_id", "path", "size", "mtime_ns"]).to_pydict()
+        rows = list(zip(cols["file_id"], cols["path"], cols["size"], cols["mtime_ns"], strict=True))
+        self.fast = {(p, s, m) for _, p, s, m in rows}
+        self.pairs = {(f, p) for f, p, _, _ in rows}
+        self.ids = {f for f, _, _, _ in rows}
+
+
+def _scan(inbox: Path, seen: _Seen, modules: set[str] | None, summary: IngestSummary):
+    """Yield (FileTask, is_duplicate) for every file not yet in the ledger."""
+    this_run: set[str] = set()
+    for path in inbox_files(inbox):
+        st = path.stat()
+        rel = path.relative_to(inbox).as_posix()
+        if (rel, st.st_size, st.st_mtime_ns) in seen.fast:
+            summary.skipped += 1
+            continue
+        file_id, head = _hash_and_head(path)
+        if (file_id, rel) in seen.pairs:
+            summary.skipped += 1
+            continue
+        sn, rej = _sniff(head)
+        if modules is not None and sn is not None and sn.module in MODULES and sn.module not in modules:
+            summary.skipped += 1
+            continue
+        task = FileTask(str(path), rel, st.st_size, st.st_mtime_ns, file_id, sn, rej)
+        duplicate = file_id in seen.ids or file_id in this_run
+        this_run.add(file_id)
+        yield task, duplicate
+
+
+def pending_files(inbox: Path, lake: Path, modules: set[str] | None = None) -> list[Path]:
+    """Files in the inbox the ledger has not recorded yet (what the next `ingest` would look at)."""
+    summary = IngestSummary()
+    seen = _Seen(lk.read_ledger(lake))
+    return [Path(t.path) for t, _ in _scan(inbox, seen, modules, summary)]
+
+
+# --- splitting a big file at Objektholder boundaries ---------------------------------------------
+
+_OH = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)Objektholder[\s/>]")
+_TAG = re.compile(
+    rb"<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>|<(/?)([^\s/>!?]+)(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(/?)>",
+    re.S,
+)
+_DELIMS = b" \t\r\n/>"
+
+
+def _starts(data: bytes) -> int:
+    """Element start tags in `data` (comments and CDATA could only make this too large)."""
+    return data.count(b"<") - data.count(b"</") - data.count(b"<?") - data.count(b"<!")
+
+
+def _find_tag(mm, pattern: bytes, start: int, end: int | None = None, reverse: bool = False) -> int:
+    """Position of `<tag` followed by a delimiter (not a longer name), or -1."""
+    end = len(mm) if end is None else end
+    while True:
+        pos = mm.rfind(pattern, start, end) if reverse else mm.find(pattern, start, end)
+        if pos < 0:
+            return pos
+        nxt = pos + len(pattern)
+        if nxt < len(mm) and mm[nxt] in _DELIMS:
+            return pos
+        if reverse:
+            end = nxt - 1
+        else:
+            start = pos + 1
+
+
+def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] | None:
+    """Cut a file into about `pieces` self-contained segments, or None if it cannot be cut."""
+    m = _OH.search(head)
+    if m is None or pieces < 2:
+        return None
+    prefix_ns = m.group(1)
+    oh = b"<" + prefix_ns + b"Objektholder"
+    inst = b"<" + prefix_ns + b"Institusjon"
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        first_oh = _find_tag(mm, oh, 0)
+        first_inst = _find_tag(mm, inst, 0, first_oh)
+        if first_oh < 0 or first_inst < 0:
+            return None
+        # The elements open at an Objektholder: closed again at the end of every piece but the last.
+        stack: list[bytes] = []
+        for t in _TAG.finditer(mm[:first_oh]):
+            if t.group(2) is None or t.group(3):
+                continue
+            if t.group(1):
+                stack.pop()
+            else:
+                stack.append(t.group(2))
+        suffix = b"".join(b"</" + q + b">" for q in reversed(stack))
+        cuts = [0]
+        step = size // pieces
+        for k in range(1, pieces):
+            pos = _find_tag(mm, oh, max(k * step, cuts[-1] + 1))
+            # Never cut before an institution's first Objektholder: the piece before would end
+            # with an Institusjon holding none, which the schema refuses.
+            while pos >= 0 and _find_tag(mm, oh, _find_tag(mm, inst, 0, pos, reverse=True)) == pos:
+                pos = _find_tag(mm, oh, pos + 1)
+            if pos < 0:
+                break
+            cuts.append(pos)
+        if len(cuts) < 2:
+            return None
+        cuts.append(size)
+        head_bytes = mm[:first_inst]
+        segments = []
+        elements = lines = 0
+        for k in range(len(cuts) - 1):
+            a, b = cuts[k], cuts[k + 1]
+            prefix = b""
+            if k > 0:
+                inst_start = _find_tag(mm, inst, 0, a, reverse=True)
+                inst_oh = _find_tag(mm, oh, inst_start)
+                prefix = head_bytes + mm[inst_start:inst_oh]
+            segments.append(
+                Segment(
+                    path,
+                    a,
+                    b,
+                    prefix=prefix,
+                    suffix=suffix if k < len(cuts) - 2 else b"",
+                    record_base=elements,
+                    line_offset=lines - prefix.count(b"\n"),
+                )
+            )
+            data = mm[a:b]
+            elements += _starts(data)
+            lines += data.count(b"\n")
+        return segments
+
+
+# --- work done in the worker processes ------------------------------------------------------------
+
+
+def _ledger_row(task: FileTask, **kw) -> dict:
+    header = kw.pop("header", None) or {}
+    return {
+        "file_id": task.file_id,
+        "size": task.size,
+        "path": task.rel,
+        "mtime_ns": task.mtime_ns,
+        "module": kw.pop("module", task.sniff.module if task.sniff else None),
+        "version": kw.pop("version", task.sniff.version if task.sniff else None),
+        "envelope": kw.pop("envelope", task.sniff.envelope if task.sniff else None),
+        "encoding": kw.pop("encoding", task.sniff.encoding if task.sniff else None),
+        "message_type": header.get("meldingstype"),
+        "period_from": header.get("fraDatoPeriode"),
+        "period_to": header.get("tilDatoPeriode"),
+        "extraction_date": header.get("uttakDato"),
+        "lopenr": header.get("lopenr"),
+        **kw,
+    }
+
+
+def _findings_batch(task: FileTask, module: str, findings: list[Finding]) -> pa.RecordBatch:
+    cols = list(zip(*findings, strict=True)) if findings else [[]] * 5
+    n = len(findings)
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.repeat(pa.scalar(task.file_id, pa.string()), n),
+            pa.repeat(pa.scalar(module, pa.string()), n),
+            pa.array(cols[0], pa.string()),
+            pa.array(cols[1], pa.int64()),
+            pa.array(cols[2], pa.string()),
+            pa.array(cols[3], pa.string()),
+            pa.array(cols[4], pa.string()),
+        ],
+        schema=lk.FINDINGS_SCHEMA,
+    )
+
+
+def _rejected_row(task: FileTask, r: Rejected, seconds: float, **kw) -> dict:
+    return _ledger_row(
+        task, status=faults.REJECTED, reason_class=r.reason_class, reason=r.reason, seconds=seconds, **kw
+    )
+
+
+def run_batch(lake: str, batch_id: str, tasks: list[FileTask], key: bytes, validate: bool) -> list[dict]:
+    """Small files into one set of parts; returns their ledger rows (not yet written)."""
+    writer = lk.PartWriter(Path(lake), batch_id)
+    stream = len(tasks) == 1
+    rows_out = []
+    for task in tasks:
+        t0 = time.perf_counter()
+        if task.reject is not None:
+            rows_out.append(_rejected_row(task, task.reject, time.perf_counter() - t0))
+            continue
+        held: list[tuple[str, pa.RecordBatch]] = []
+        module = task.sniff.module  # type: ignore[union-attr]
+
+        def sink(table, batch, held=held, module=module):
+            if stream:
+                writer.write(module, table, batch)
+            else:
+                held.append((table, batch))
+
+        try:
+            res = read_segment(
+                Segment(task.path, 0, task.size), task.sniff, file_id=task.file_id, key=key, sink=sink, validate=validate
+            )
+        except Rejected as r:
+            if stream:
+                writer.abort()
+            rows_out.append(_rejected_row(task, r, time.perf_counter() - t0))
+            continue
+        for table, batch in held:
+            writer.write(res.module, table, batch)
+        findings = res.findings + resolve(res.cross)
+        writer.write_findings(_findings_batch(task, res.module, findings))
+        rows_out.append(_loaded_row(task, res, findings, time.perf_counter() - t0))
+    writer.commit()
+    return rows_out
+
+
+def _loaded_row(task: FileTask, res, findings: list, seconds: float, rows=None) -> dict:
+    rows = rows if rows is not None else res.rows
+    return _ledger_row(
+        task,
+        module=res.module,
+        version=res.version,
+        envelope=res.envelope,
+        encoding=res.encoding,
+        header=res.header,
+        institutions=",".join(res.institutions),
+        status=faults.LOADED,
+        rows=json.dumps(rows, sort_keys=True),
+        findings=len(findings),
+        seconds=seconds,
+    )
+
+
+@dataclass
+class PieceResult:
+    index: int
+    seconds: float
+    rejected: Rejected | None = None
+    result: object = None  # SegmentResult without its cross checks
+    cross: CrossChecks | None = None
+
+
+def run_piece(
+    lake: str, name: str, task: FileTask, seg: Segment, index: int, key: bytes, validate: bool
+) -> PieceResult:
+    t0 = time.perf_counter()
+    writer = lk.PartWriter(Path(lake), name)
+    module = task.sniff.module  # type: ignore[union-attr]
+    try:
+        res = read_segment(
+            seg,
+            task.sniff,
+            file_id=task.file_id,
+            key=key,
+            sink=lambda table, batch: writer.write(module, table, batch),
+            validate=validate,
+            suppress_header=index > 0,
+        )
+    except Rejected as r:
+        writer.abort()
+        return PieceResult(index, time.perf_counter() - t0, rejected=r)
+    writer.write_findings(_findings_batch(task, module, res.findings))
+    writer.commit()
+    cross, res.cross = res.cross, CrossChecks()
+    return PieceResult(index, time.perf_counter() - t0, result=res, cross=cross)
+
+
+# --- the coordinator ---------------------------------------------------------------------------------
+
+
+class _Pool:
+    """A process pool, or inline execution for one worker (tests, debugging)."""
+
+    def __init__(self, workers: int):
+        self.inline = workers <= 1
+        self.ex = None
+        if not self.inline:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["extract.reader", "extract.lake"])
+            self.ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+    def submit(self, fn, *args) -> Future:
+        if self.ex is not None:
+            return self.ex.submit(fn, *args)
+        f: Future = Future()
+        try:
+            f.set_result(fn(*args))
+        except BaseException as e:  # surfaced by .result() like a pool would
+            f.set_exception(e)
+        return f
+
+    def close(self) -> None:
+        if self.ex is not None:
+            self.ex.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _BigFile:
+    task: FileTask
+    batch_id: str
+    pieces: int
+    done: dict[int, PieceResult] = field(default_factory=dict)
+
+
+def ingest(
+    inbox: Path,
+    lake: Path,
+    *,
+    workers: int | None = None,
+    progress: bool = False,
+    modules: set[str] | None = None,
+    validate: bool = True,
+) -> IngestSummary:
+    """Load every new file of `inbox` into `lake` (see the module docstring)."""
+    t_start = time.perf_counter()
+    inbox, lake = Path(inbox), Path(lake)
+    workers = workers or os.cpu_count() or 1
+    summary = IngestSummary()
+    key = pseudonym_key()  # read (and warned about) once, here; workers get it as an argument
+    with lk.lake_lock(lake):
+        lk.init_lake(lake)
+        lk.remove_orphans(lake)
+        seen = _Seen(lk.read_ledger(lake))
+        run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        pool = _Pool(workers)
+        futures: dict[Future, tuple] = {}
+        big: dict[str, _BigFile] = {}
+        duplicates: list[dict] = []
+        counter = iter(range(1, 1 << 30))
+        group: list[FileTask] = []
+        group_bytes = 0
+
+        def batch_id() -> str:
+            return f"b{run_id}-{next(counter):05d}"
+
+        def submit_group() -> None:
+            nonlocal group, group_bytes
+            if group:
+                bid = batch_id()
+                futures[pool.submit(run_batch, str(lake), bid, group, key, validate)] = ("batch", bid)
+            group, group_bytes = [], 0
+
+        def collect(block: bool) -> None:
+            if not futures:
+                return
+            done, _ = wait(list(futures), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+            for f in done:
+                kind, ref = futures.pop(f)
+                if kind == "batch":
+                    rows = f.result()
+                    lk.write_ledger(lake, ref, _stamp(rows))
+                    _count(summary, rows)
+                else:
+                    bf = big[ref]
+                    piece: PieceResult = f.result()
+                    bf.done[piece.index] = piece
+                    if len(bf.done) == bf.pieces:
+                        rows = _finish_big(lake, bf)
+                        lk.write_ledger(lake, bf.batch_id, _stamp(rows))
+                        _count(summary, rows)
+                        del big[ref]
+                if progress:
+                    print(
+                        f"\r{summary.loaded} loaded, {summary.rejected} rejected, {summary.duplicates} duplicate",
+                        end="",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+
+        try:
+            for task, duplicate in _scan(inbox, seen, modules, summary):
+                summary.files_seen += 1
+                if duplicate:
+                    duplicates.append(_ledger_row(task, status=faults.DUPLICATE, seconds=0.0))
+                    continue
+                segments = None
+                if task.reject is None and task.size > SPLIT_ABOVE:
+                    pieces = max(math.ceil(task.size / PIECE_BYTES), workers)
+                    pieces = math.ceil(pieces / workers) * workers
+                    with open(task.path, "rb") as fh:
+                        segments = split_file(task.path, task.size, fh.read(SNIFF_BYTES), pieces)
+                if segments:
+                    bid = batch_id()
+                    big[bid] = _BigFile(task, bid, len(segments))
+                    for i, seg in enumerate(segments):
+                        fut = pool.submit(run_piece, str(lake), f"{bid}.{i:04d}", task, seg, i, key, validate)
+                        futures[fut] = ("piece", bid)
+                elif task.size > STREAM_ABOVE:
+                    bid = batch_id()
+                    futures[pool.submit(run_batch, str(lake), bid, [task], key, validate)] = ("batch", bid)
+                else:
+                    group.append(task)
+                    group_bytes += task.size
+                    if group_bytes >= STREAM_ABOVE or len(group) >= BATCH_FILES:
+                        submit_group()
+                collect(block=False)
+            submit_group()
+            while futures:
+                collect(block=True)
+            if duplicates:
+                lk.write_ledger(lake, batch_id(), _stamp(duplicates))
+                _count(summary, duplicates)
+        finally:
+            pool.close()
+    summary.seconds = time.perf_counter() - t_start
+    if progress:
+        print(file=sys.stderr)
+    return summary
+
+
+def _finish_big(lake: Path, bf: _BigFile) -> list[dict]:
+    pieces = [bf.done[i] for i in range(bf.pieces)]
+    seconds = sum(p.seconds for p in pieces)
+    failed = next((p for p in pieces if p.rejected is not None), None)
+    if failed is not None:
+        lk.remove_parts(lake, bf.batch_id)
+        return [_rejected_row(bf.task, failed.rejected, seconds)]  # type: ignore[arg-type]
+    merged, findings = merge_cross_checks(p.cross for p in pieces)  # type: ignore[misc]
+    findings += resolve(merged)
+    first = pieces[0].result
+    module = first.module  # type: ignore[attr-defined]
+    writer = lk.PartWriter(lake, f"{bf.batch_id}.x")
+    writer.write_findings(_findings_batch(bf.task, module, findings))
+    writer.commit()
+    rows: Counter[str] = Counter()
+    institutions: list[str] = []
+    n_findings = len(findings)
+    for p in pieces:
+        rows.update(p.result.rows)  # type: ignore[attr-defined]
+        n_findings += len(p.result.findings)  # type: ignore[attr-defined]
+        institutions += [i for i in p.result.institutions if i not in institutions]  # type: ignore[attr-defined]
+    first.institutions = institutions  # type: ignore[attr-defined]
+    row = _loaded_row(bf.task, first, [None] * n_findings, seconds, rows=dict(rows))
+    return [row]
+
+
+def _stamp(rows: list[dict]) -> list[dict]:
+    now = dt.datetime.now(dt.UTC)
+    return [{**r, "ingested_at": now} for r in rows]
+
+
+def _count(summary: IngestSummary, rows: list[dict]) -> None:
+    for r in rows:
+        status = r["status"]
+        if status == faults.LOADED:
+            summary.loaded += 1
+            summary.findings += r.get("findings") or 0
+            for table, n in json.loads(r["rows"]).items():
+                key = (r["module"], table)
+                summary.rows[key] = summary.rows.get(key, 0) + n
+        elif status == faults.REJECTED:
+            summary.rejected += 1
+            summary.rejections[r["reason_class"]] = summary.rejections.get(r["reason_class"], 0) + 1
+        else:
+            summary.duplicates += 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m extract.ingest", description="Ingest an inbox into the lake.")
+    p.add_argument("--inbox", type=Path, required=True)
+    p.add_argument("--lake", type=Path, required=True)
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--module", action="append", choices=MODULES, help="only these modules (repeatable)")
+    p.add_argument("--no-validate", action="store_true", help="skip XSD validation (debugging only)")
+    args = p.parse_args(argv)
+    s = ingest(
+        args.inbox,
+        args.lake,
+        workers=args.workers,
+        progress=True,
+        modules=set(args.module) if args.module else None,
+        validate=not args.no_validate,
+    )
+    print(
+        f"{s.files_seen} new files: {s.loaded} loaded, {s.rejected} rejected {s.rejections or ''}, "
+        f"{s.duplicates} duplicate; {s.skipped} skipped; {sum(s.rows.values())} rows, "
+        f"{s.findings} findings in {s.seconds:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the imported module's main, so worker processes pickle `extract.ingest.*`, not `__main__.*`.
+    from extract.ingest import main as _main
+
+    raise SystemExit(_main())

@@ -1,0 +1,748 @@
+"""Stream one NPR message file into Arrow record batches, one stream per lake table.
+
+How it reads (measured in benchmarks/extract.py; see the module's report for figures):
+- Without schema validation an lxml parser *target* gets start/end callbacks: no tree is built,
+  each element becomes one tuple `(record_no, *carried parent keys, [ordinal], *own attributes)`,
+  and tuples become Arrow per batch of rows. lxml ignores `schema=` on a target parser, so
+- with validation the same callbacks are driven by a validating `XMLPullParser` (libxml2 checks
+  the XSD while streaming); each element is cleared and detached at its end, so memory stays flat.
+  The file is still read once.
+- The mapping element -> table, carried keys, ordinals and version spellings all come from
+  `extract.model.messages`; nothing here is per version.
+- Hardened: no DTD, no entities, no network, libxml2's size limits on (no `huge_tree`); any
+  DOCTYPE is refused before parsing, and limit errors are `unsafe_xml` rejections.
+- `fid` is replaced during parsing by `person_pseudonym` + `fid_valid`; the raw value never
+  leaves `_Flattener.start`.
+
+A big file can be read as several *segments* (`Segment`): a byte range starting at an
+`Objektholder`, wrapped in the file's own header bytes (rows suppressed) and closing tags, so
+that each segment is a complete, schema-checkable document. `record_no` is the element's ordinal
+in the whole file (counting every start tag, envelope included), so segments and a whole-file
+read number the same element alike. Cross-record checks that span segments (duplicates,
+references) are returned as `CrossChecks` and merged by the caller (`merge_cross_checks`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from lxml import etree
+
+from extract import checks
+from extract.model import faults
+from extract.model.messages import (
+    ELEMENTS,
+    LINEAGE_COLUMNS,
+    MODULES,
+    PSEUDONYM_COLUMNS,
+    ROOT,
+    VERSIONS,
+    attribute_name,
+    carried_columns,
+    module_namespace,
+    parse_namespace,
+    table_columns,
+    walk,
+)
+from extract.model.xsd import MSGHEAD_NS, load_schema
+from extract.pseudonym import fid_valid, pseudonymise
+
+BLOCK_BYTES = 1 << 16  # libxml2 validates markedly faster in small chunks
+SNIFF_BYTES = 1 << 20  # the prolog and root start tag must be within this
+MAX_GAP_BYTES = 1 << 20  # longest stretch without markup accepted (an attribute value, in practice)
+FLUSH_ROWS = 20_000  # tuples held before they become Arrow (all tables together)
+_CHECK_EVERY = 0x1FFF
+
+ARROW_TYPES = {"string": pa.string(), "int": pa.int64(), "date": pa.date32(), "bool": pa.bool_()}
+Sink = Callable[[str, pa.RecordBatch], None]
+
+
+class Rejected(Exception):
+    """The whole file is refused; `reason_class` is one of `faults.REJECTION_CLASSES`."""
+
+    def __init__(self, reason_class: str, reason: str):
+        super().__init__(reason_class, reason)  # both in args, so it pickles across processes
+        self.reason_class = reason_class
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.reason_class}: {self.reason}"
+
+
+def arrow_schema(module: str, table: str) -> pa.Schema:
+    return pa.schema([pa.field(n, ARROW_TYPES[k]) for n, k in table_columns(module, table)])
+
+
+# --- sniffing: module, version, encoding from the first bytes -----------------------------------
+
+_PROLOG_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_NPR_NS = re.compile(rb"http://www\.npr\.no/xmlstds/([0-9][0-9_]*)_([A-Za-z]+)[\"']")
+_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
+_ACCEPTED_ENCODINGS = {"utf-8": "UTF-8", "utf8": "UTF-8", "iso-8859-1": "ISO-8859-1", "latin1": "ISO-8859-1"}
+
+
+@dataclass(frozen=True)
+class Sniff:
+    module: str | None
+    version: str | None
+    encoding: str
+    envelope: str | None  # "MsgHead" or "Melding"
+
+
+def sniff(head: bytes) -> Sniff:
+    """Cheap look at the first bytes. Raises `Rejected` for what must never reach the parser."""
+    if not head.strip():
+        raise Rejected(faults.NOT_WELL_FORMED, "empty file")
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise Rejected(faults.UNSAFE_XML, "DOCTYPE/ENTITY declarations are not allowed (line 1..)")
+    first = _FIRST_ELEMENT.search(head)
+    if first is None:
+        if len(head) >= SNIFF_BYTES:
+            raise Rejected(faults.UNSAFE_XML, f"no root element within the first {SNIFF_BYTES} bytes")
+        raise Rejected(faults.NOT_WELL_FORMED, "no XML element found")
+    m = _PROLOG_ENCODING.match(head.lstrip(b"\xef\xbb\xbf"))
+    declared = m.group(1).decode("ascii") if m else "UTF-8"
+    encoding = _ACCEPTED_ENCODINGS.get(declared.lower())
+    if encoding is None:
+        raise Rejected(faults.ENCODING_ERROR, f"declared encoding {declared!r} is not UTF-8 or ISO-8859-1")
+    root_tag = head[first.start() + 1 : first.start() + 80].split(maxsplit=1)[0].split(b">")[0]
+    envelope = "MsgHead" if root_tag.split(b":")[-1] == b"MsgHead" else "Melding"
+    ns = _NPR_NS.search(head)
+    if ns is None:
+        return Sniff(None, None, encoding, envelope)
+    version = ns.group(1).decode().replace("_", ".")
+    return Sniff(ns.group(2).decode(), version, encoding, envelope)
+
+
+# --- the plan: the message model turned into lookup tables --------------------------------------
+
+
+@dataclass
+class TableInfo:
+    key: str
+    names: tuple[str, ...]  # own attributes, as spelled in the file's version
+    ordinal: bool
+    carry_idx: tuple[int, ...]  # positions in the own-attribute tuple of the carried attributes
+    sensitive_idx: int | None
+    child_ordinals: bool
+    row_names: list[str]
+    schema: pa.Schema
+    columns: list[tuple[str, int]]  # (kind of source: -1 lineage else row index) per column
+    lineage_idx: list[int]
+
+
+@dataclass
+class Plan:
+    module: str
+    version: str
+    melding_tag: str
+    objektholder_tag: str
+    transitions: dict[tuple[str | None, str], str]
+    tables: dict[str, TableInfo]
+
+
+@functools.cache
+def plan(module: str, version: str) -> Plan:
+    ns = module_namespace(module, version)
+    transitions: dict[tuple[str | None, str], str] = {}
+    tables: dict[str, TableInfo] = {}
+    lineage = [n for n, _ in LINEAGE_COLUMNS if n != "record_no"]
+    for el, ancestors in walk(module):
+        parent = ancestors[-1].key if ancestors else None
+        transitions[(parent, f"{{{ns}}}{el.tag}")] = el.key
+        names = tuple(attribute_name(el.tag, a.name, version) for a in el.attrs)
+        own: list[str] = []
+        sensitive = None
+        for i, a in enumerate(el.attrs):
+            if a.sensitive:
+                sensitive = i
+                own.extend(n for n, _ in PSEUDONYM_COLUMNS)
+            else:
+                own.append(a.name)
+        ctx = carried_columns(ancestors)
+        row_names = ["record_no", *ctx, *([el.ordinal] if el.ordinal else []), *own]
+        attr_names = [a.name for a in el.attrs]
+        cols = table_columns(module, el.key)
+        columns = [(-1 if n in lineage else row_names.index(n), 0) for n, _ in cols]
+        tables[el.key] = TableInfo(
+            key=el.key,
+            names=names,
+            ordinal=el.ordinal is not None,
+            carry_idx=tuple(attr_names.index(a) for a, _ in el.carry),
+            sensitive_idx=sensitive,
+            child_ordinals=any(ELEMENTS[c.element].ordinal for c in el.children_in(module)),
+            row_names=row_names,
+            schema=arrow_schema(module, el.key),
+            columns=[(src, 0) for src, _ in columns],
+            lineage_idx=[lineage.index(n) if n in lineage else -1 for n, _ in cols],
+        )
+    return Plan(module, version, f"{{{ns}}}Melding", f"{{{ns}}}Objektholder", transitions, tables)
+
+
+# --- results --------------------------------------------------------------------------------------
+
+# (table, record_no, record key, finding class, detail)
+Finding = tuple[str, int, str, str, str]
+
+
+@dataclass
+class CrossChecks:
+    """What one segment knows about keys defined and references it could not resolve itself."""
+
+    # (institusjonID, episodeID) -> (record_no, pasientNr) of the first occurrence
+    episodes: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    equipment: dict[str, tuple[int, str]] = field(default_factory=dict)
+    known_equipment: set[str] = field(default_factory=set)
+    # (kind "episode"/"equipment", key, finding if unresolved)
+    pending: list[tuple[str, object, Finding]] = field(default_factory=list)
+
+
+@dataclass
+class SegmentResult:
+    module: str
+    version: str
+    envelope: str
+    encoding: str
+    header: dict[str, str | None]
+    institutions: list[str]
+    rows: dict[str, int]
+    findings: list[Finding]
+    cross: CrossChecks
+
+
+# --- the flattener: one start/end callback per element --------------------------------------------
+
+
+_HEADER_KEYS = frozenset(
+    {"message", "contact_person", "institution", "unit", "equipment", "equipment_property", "deletion", "patient_holder"}
+)
+
+
+class _Entry:
+    """One element kind as seen by one flattener: where its rows go and what runs on it."""
+
+    __slots__ = ("carry", "children", "frame", "hook", "info", "leaf", "names", "on_end", "rows", "special")
+
+    def __init__(self, info: TableInfo | None, rows: list | None, hook, special: bool, on_end=None):
+        self.info = info
+        self.rows = rows
+        self.hook = hook
+        self.special = special
+        self.on_end = on_end
+        self.children: dict[str, _Entry] = {}
+        self.leaf = True
+        self.carry = info.carry_idx if info else ()
+        self.names = info.names if info else ()
+        self.frame = (self, (), None)  # what a leaf pushes: its own entry, nothing to carry
+
+
+class _Flattener:
+    def __init__(self, pl: Plan, file_id: str, key: bytes, sink: Sink, suppress: bool, record_base: int):
+        self.pl = pl
+        self.file_id = file_id
+        self.key = key
+        self.sink = sink
+        self.suppress = suppress
+        self.record_base = record_base
+        self.n = 0
+        self.rows: dict[str, list[tuple]] = {t: [] for t in pl.tables}
+        self.counts: dict[str, int] = dict.fromkeys(pl.tables, 0)
+        self.lineage: list | None = None
+        self.header: dict[str, str | None] = {}
+        self.institutions: list[str] = []
+        self.inst: str | None = None
+        self.root_seen = False
+        self.error: Rejected | None = None
+        self.envelope: str | None = None
+        self.findings: list[Finding] = []
+        self.cross = CrossChecks()
+        self.units: set[tuple[str | None, str]] = set()
+        self.refvols: set[str] = set()
+        self.refvol_refs: list[tuple[str, Finding]] = []
+        hooks = {
+            "institution": self._institution,
+            "unit": self._unit,
+            "equipment": self._equipment,
+            "episode": self._episode,
+            "episode_unit": self._episode_unit,
+            "condition_code": self._code,
+            "procedure_code": self._code,
+            "rt_attendance": self._rt_attendance,
+            "dose_event": self._dose_event,
+            "dose_contribution": self._dose_contribution,
+            "reference_volume": self._reference_volume,
+            "dose_indicator": self._dose_indicator,
+            "radiopharmaceutical": self._radiopharmaceutical,
+            "person_ident": self._person_ident,
+        }
+        entries = {
+            k: _Entry(
+                info,
+                self.rows[k],
+                hooks.get(k),
+                special=k in _HEADER_KEYS or info.ordinal or info.child_ordinals or info.sensitive_idx is not None,
+                on_end=self._close_medical_radiation if k == "medical_radiation" else None,
+            )
+            for k, info in pl.tables.items()
+        }
+        # Outside the Melding (envelope elements) only the Melding tag leads anywhere.
+        self.outside = _Entry(None, None, None, False)
+        self.skip = _Entry(None, None, None, False)  # unknown element inside Melding: its subtree
+        for (parent, tag), child in pl.transitions.items():
+            holder = self.outside if parent is None else entries[parent]
+            holder.children[tag] = entries[child]
+            holder.leaf = False
+        self.outside.leaf = False
+        self.stack: list[tuple[_Entry, tuple, dict | None]] = [(self.outside, (), None)]
+
+    # lxml target interface -------------------------------------------------------------------
+    def doctype(self, *args) -> None:
+        self._reject(faults.UNSAFE_XML, "DOCTYPE declarations are not allowed")
+
+    def _reject(self, reason_class: str, reason: str):
+        # lxml may report a later error instead of one raised in a callback; keep the first.
+        self.error = self.error or Rejected(reason_class, reason)
+        raise self.error
+
+    def start(self, tag, attrib) -> None:
+        self.n = n = self.n + 1
+        entry, ctx, counters = self.stack[-1]
+        child = entry.children.get(tag)
+        if child is None:
+            self._unknown(entry, tag)
+            return
+        vals = tuple(map(attrib.get, child.names))
+        if child.special:
+            self._special(child, tag, vals, ctx, counters)
+            return
+        row = (n, *ctx, *vals)
+        child.rows.append(row)
+        if child.hook is not None:
+            child.hook(child.info, row, vals)
+        if child.leaf:
+            self.stack.append(child.frame)
+        elif child.carry:
+            self.stack.append((child, (*ctx, *[vals[i] for i in child.carry]), None))
+        else:
+            self.stack.append((child, ctx, None))
+        if not n & _CHECK_EVERY:
+            self._maybe_flush()
+
+    def _unknown(self, entry: _Entry, tag: str) -> None:
+        if not self.root_seen:
+            self._root(tag)
+        self.stack.append((self.outside if entry is self.outside else self.skip, (), None))
+
+    def _special(self, child: _Entry, tag: str, vals: tuple, ctx: tuple, counters: dict | None) -> None:
+        info = child.info
+        assert info is not None
+        if not self.root_seen:
+            self._root(tag)
+        if info.key == ROOT:
+            self._message(vals)
+        if info.ordinal:
+            counters[info.key] = pos = counters.get(info.key, 0) + 1  # type: ignore[index]
+            ctx = (*ctx, pos)
+        if info.sensitive_idx is not None:
+            vals = self._pseudonymise(info, vals)
+        row = (self.n, *ctx, *vals)
+        if self.suppress:
+            if tag == self.pl.objektholder_tag:
+                self.suppress = False
+                self.n = self.record_base + 1
+                row = (self.n, *ctx, *vals)
+            elif child.hook is not None:
+                child.hook(info, row, vals)
+        if not self.suppress:
+            child.rows.append(row)
+            if child.hook is not None:
+                child.hook(info, row, vals)
+        carried = tuple(vals[i] for i in child.carry)
+        self.stack.append((child, (*ctx, *carried), {} if info.child_ordinals else None))
+
+    def end(self, tag) -> None:
+        entry = self.stack.pop()[0]
+        if entry.on_end is not None:
+            entry.on_end()
+
+    def close(self) -> None:
+        # lxml calls this also after a syntax error and then raises that error; so nothing is
+        # decided here: `read_segment` checks `lineage` once the parser closed cleanly.
+        if self.error is None and self.lineage is not None:
+            self.flush()
+
+    # header ----------------------------------------------------------------------------------
+    def _root(self, tag: str) -> None:
+        self.root_seen = True
+        ns, _, local = tag[1:].partition("}")
+        if ns == MSGHEAD_NS and local == "MsgHead":
+            self.envelope = "MsgHead"
+        elif local == "Melding":
+            self.envelope = "Melding"
+        else:
+            self._reject(faults.UNKNOWN_MODULE, f"root element {local!r} ({ns}) is not an NPR Melding or MsgHead")
+
+    def _message(self, vals: tuple) -> None:
+        h = dict(zip((a.name for a in ELEMENTS[ROOT].attrs), vals, strict=True))
+        if h["versjon"] != self.pl.version:
+            self._reject(
+                faults.UNKNOWN_VERSION if h["versjon"] not in VERSIONS else faults.SCHEMA_INVALID,
+                f"versjon {h['versjon']!r} does not match the namespace version {self.pl.version}",
+            )
+        self.header = h
+        self.lineage = [
+            self.file_id,
+            self.pl.module,
+            self.pl.version,
+            h["meldingstype"],
+            _date(h["fraDatoPeriode"]),
+            _date(h["tilDatoPeriode"]),
+            _date(h["uttakDato"]),
+            h["lopenr"],
+        ]
+
+    # checks ----------------------------------------------------------------------------------
+    def _finding(self, info: TableInfo, row: tuple, cls: str, detail: str) -> Finding:
+        return (info.key, row[0], _record_key(info, row), cls, detail)
+
+    def _institution(self, info, row, vals) -> None:
+        self.inst = vals[0]
+        if not self.suppress and vals[0] not in self.institutions:
+            self.institutions.append(vals[0])
+
+    def _unit(self, info, row, vals) -> None:
+        self.units.add((self.inst, vals[0]))
+
+    def _equipment(self, info, row, vals) -> None:
+        uid = vals[0]
+        self.cross.known_equipment.add(uid)
+        if self.suppress:
+            return
+        if uid in self.cross.equipment:
+            self.findings.append(self._finding(info, row, faults.DUPLICATE_KEY, f"utstyrID={uid} occurs twice"))
+        else:
+            self.cross.equipment[uid] = (row[0], _record_key(info, row))
+
+    def _episode(self, info, row, vals) -> None:
+        k = (self.inst, vals[0])
+        if k in self.cross.episodes:
+            self.findings.append(
+                self._finding(info, row, faults.DUPLICATE_KEY, f"episodeID={vals[0]} occurs twice in the institution")
+            )
+        else:
+            self.cross.episodes[k] = (row[0], row[2])
+
+    def _episode_unit(self, info, row, vals) -> None:
+        if (self.inst, vals[0]) not in self.units:
+            self.findings.append(
+                self._finding(info, row, faults.DANGLING_REFERENCE, f"enhetID={vals[0]} is no Enhet of the institution")
+            )
+
+    def _code(self, info, row, vals) -> None:
+        # _CODE_ATTRS order: kodeNr, kodeverk, kodeVersjon, kodeVerdi
+        if not checks.code_known(vals[1], vals[3]):
+            self.findings.append(
+                self._finding(info, row, faults.UNKNOWN_CODE, f"kodeVerdi={vals[3]} not in code list {vals[1]}")
+            )
+
+    def _ref_equipment(self, info, row, uid) -> None:
+        if uid not in self.cross.known_equipment:
+            f = self._finding(info, row, faults.DANGLING_REFERENCE, f"refUtstyr={uid} is no Utstyr in the file")
+            self.cross.pending.append(("equipment", uid, f))
+
+    def _rt_attendance(self, info, row, vals) -> None:
+        episode_id, ref = vals
+        if (self.inst, episode_id) not in self.cross.episodes:
+            f = self._finding(info, row, faults.DANGLING_REFERENCE, f"episodeID={episode_id} is no Episode in the file")
+            self.cross.pending.append(("episode", (self.inst, episode_id), f))
+        self._ref_equipment(info, row, ref)
+
+    def _dose_event(self, info, row, vals) -> None:
+        self._ref_equipment(info, row, vals[2])
+
+    def _dose_contribution(self, info, row, vals) -> None:
+        for name, value in zip(("planDose", "gittDose"), vals[1:3], strict=True):
+            problem = checks.dose_problem(value)
+            if problem:
+                self.findings.append(self._finding(info, row, problem, f"{name}={value} Gy"))
+        self.refvol_refs.append(
+            (vals[0], self._finding(info, row, faults.DANGLING_REFERENCE, f"referansevolumID={vals[0]} not in MedisinskStraling"))
+        )
+
+    def _reference_volume(self, info, row, vals) -> None:
+        self.refvols.add(vals[0])
+
+    def _close_medical_radiation(self) -> None:
+        self.findings.extend(f for ref, f in self.refvol_refs if ref not in self.refvols)
+        self.refvol_refs.clear()
+        self.refvols.clear()
+
+    def _dose_indicator(self, info, row, vals) -> None:
+        for cls, detail in checks.indicator_problems(*vals):
+            self.findings.append(self._finding(info, row, cls, detail))
+
+    def _radiopharmaceutical(self, info, row, vals) -> None:
+        problem = checks.dose_problem(vals[1])
+        if problem:
+            self.findings.append(self._finding(info, row, problem, f"administrertAktivitet={vals[1]} MBq"))
+
+    def _pseudonymise(self, info: TableInfo, vals: tuple) -> tuple:
+        i = info.sensitive_idx
+        fid = vals[i] or ""  # type: ignore[index]
+        return (*vals[:i], pseudonymise(fid, self.key), fid_valid(fid), *vals[i + 1 :])  # type: ignore[index]
+
+    def _person_ident(self, info, row, vals) -> None:
+        if not vals[2]:  # pid, person_pseudonym, fid_valid, typeID
+            self.findings.append(
+                self._finding(info, row, faults.INVALID_FODSELSNUMMER, f"control digits fail (typeID={vals[3]})")
+            )
+
+    # Arrow ------------------------------------------------------------------------------------
+    def _maybe_flush(self) -> None:
+        if sum(map(len, self.rows.values())) >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        for table, rows in self.rows.items():
+            if rows:
+                self.counts[table] += len(rows)
+                self.sink(table, to_batch(self.pl.tables[table], rows, self.lineage or []))
+                rows.clear()
+
+
+def to_batch(info: TableInfo, rows: list[tuple], lineage: list) -> pa.RecordBatch:
+    n = len(rows)
+    columns = list(zip(*rows, strict=True))
+    arrays = []
+    for (src, _), lin, fld in zip(info.columns, info.lineage_idx, info.schema, strict=True):
+        if src < 0:
+            arrays.append(pa.repeat(pa.scalar(lineage[lin], fld.type), n))
+        else:
+            arrays.append(pa.array(columns[src], fld.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=info.schema)
+
+
+def _record_key(info: TableInfo, row: tuple) -> str:
+    """The carried parent keys and the element's own first (key) attribute, as `name=value;...`."""
+    names = info.row_names
+    last = len(row) - len(info.names) - (1 if info.sensitive_idx is not None else 0)
+    return ";".join(f"{names[i]}={row[i]}" for i in range(1, last + 1))
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat((value or "")[:10])
+    except ValueError:
+        return None
+
+
+# --- driving the parser -----------------------------------------------------------------------
+
+
+@dataclass
+class Segment:
+    """Part of a file: `prefix` (header bytes, rows suppressed), a byte range, `suffix`."""
+
+    path: str
+    start: int
+    end: int
+    prefix: bytes = b""
+    suffix: bytes = b""
+    record_base: int = 0  # element starts in the file before `start`
+    line_offset: int = 0  # file line = parser line + line_offset
+
+
+_LINE = re.compile(r"line (\d+)")
+_UNSAFE_WORDS = ("huge", "too long", "excessive depth", "amplification", "entity", "limit")
+
+
+def classify(err: etree.XMLSyntaxError | etree.DocumentInvalid, line_offset: int = 0, near: int | None = None):
+    entry = err.error_log.last_error if err.error_log else None
+    msg = (entry.message if entry is not None else str(err)).strip()
+    type_name = entry.type_name if entry is not None else ""
+    domain = entry.domain_name if entry is not None else ""
+    line = entry.line if entry is not None and entry.line else (getattr(err, "lineno", 0) or 0)
+    if domain == "SCHEMASV":
+        cls = faults.SCHEMA_INVALID
+    elif "ENCODING" in type_name or "encoding" in msg.lower() or "not proper UTF-8" in msg:
+        cls = faults.ENCODING_ERROR
+    elif any(w in msg.lower() for w in _UNSAFE_WORDS):
+        cls = faults.UNSAFE_XML
+    else:
+        cls = faults.NOT_WELL_FORMED
+    if line:
+        where = f" (line {line + line_offset})"
+    elif near:
+        where = f" (near line {near + line_offset})"
+    else:
+        where = ""
+    return Rejected(cls, f"{msg}{where}")
+
+
+def _blocks(seg: Segment) -> Iterator[bytes]:
+    if seg.prefix:
+        yield seg.prefix
+    with open(seg.path, "rb") as fh:
+        fh.seek(seg.start)
+        left = seg.end - seg.start
+        while left > 0:
+            b = fh.read(min(BLOCK_BYTES, left))
+            if not b:
+                break
+            left -= len(b)
+            yield b
+    if seg.suffix:
+        yield seg.suffix
+
+
+_MOJIBAKE = re.compile(rb"[\xc3\xc2][\x80-\xbf]")
+
+
+def read_segment(
+    seg: Segment,
+    sn: Sniff,
+    *,
+    file_id: str,
+    key: bytes,
+    sink: Sink,
+    validate: bool = True,
+    suppress_header: bool = False,
+) -> SegmentResult:
+    """Parse one segment (or a whole file); rows go to `sink`; raises `Rejected`."""
+    if sn.module is None:
+        raise Rejected(faults.UNKNOWN_MODULE, "no NPR module namespace (http://www.npr.no/xmlstds/...) found")
+    if sn.module not in MODULES:
+        raise Rejected(faults.UNKNOWN_MODULE, f"module {sn.module!r} is not one of {', '.join(MODULES)}")
+    if sn.version not in VERSIONS:
+        raise Rejected(faults.UNKNOWN_VERSION, f"version {sn.version} is not accepted ({', '.join(VERSIONS)})")
+    pl = plan(sn.module, sn.version)
+    fl = _Flattener(pl, file_id, key, sink, suppress_header, seg.record_base)
+    latin1 = sn.encoding == "ISO-8859-1"
+    opts = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    target = etree.XMLParser(target=fl, **opts)
+    validator = _validator(pl, sn) if validate else None
+    near = 0
+    run = 0  # bytes since the last '<'
+    try:
+        for block in _blocks(seg):
+            if latin1:
+                _check_latin1(block)
+            run = _check_markup_gap(block, run)
+            # The flattening parser goes first: well-formedness errors then carry its line number.
+            target.feed(block)
+            if validator is not None:
+                validator.feed(block)
+                near = _drain(validator, near)
+        target.close()
+        if validator is not None:
+            validator.close()
+            _drain(validator, near)
+    except (etree.XMLSyntaxError, etree.DocumentInvalid) as err:
+        if fl.error is not None:
+            raise fl.error from None
+        raise classify(err, seg.line_offset, near) from None
+    if fl.error is not None:
+        raise fl.error
+    if fl.lineage is None:
+        raise Rejected(faults.UNKNOWN_MODULE, f"no Melding of module {pl.module} found")
+    return SegmentResult(
+        module=pl.module,
+        version=pl.version,
+        envelope=fl.envelope or "",
+        encoding=sn.encoding,
+        header=fl.header,
+        institutions=fl.institutions,
+        rows=fl.counts,
+        findings=fl.findings,
+        cross=fl.cross,
+    )
+
+
+def _validator(pl: Plan, sn: Sniff) -> etree.XMLPullParser:
+    """A second libxml2 parser on the same bytes that only validates (lxml ignores `schema=` on a
+    target parser). It reports just the children of Institusjon, which are cleared and detached at
+    once, so its tree stays tiny whatever the file size; libxml2 does the rest in C."""
+    ns = module_namespace(pl.module, pl.version)
+    tags = [f"{{{ns}}}{ELEMENTS[c.element].tag}" for c in ELEMENTS["institution"].children_in(pl.module)]
+    return etree.XMLPullParser(
+        events=("end",),
+        tag=tags,
+        schema=load_schema(pl.module, pl.version),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+    )
+
+
+def _drain(validator: etree.XMLPullParser, near: int) -> int:
+    for _, el in validator.read_events():
+        near = el.sourceline or near
+        el.clear()
+        parent = el.getparent()
+        while el.getprevious() is not None:
+            del parent[0]
+    return near
+
+
+def _check_markup_gap(block: bytes, run: int) -> int:
+    """Refuse a gigantic attribute (or text) early: a long stretch of bytes without any '<'.
+
+    libxml2 stops at 10 MB by itself; NPR attributes are short, so anything over MAX_GAP_BYTES is
+    hostile or broken. Only the first and last '<' of each block are looked at (C-speed finds).
+    """
+    first = block.find(b"<")
+    if first < 0:
+        run += len(block)
+    else:
+        run += first
+    if run > MAX_GAP_BYTES:
+        raise Rejected(faults.UNSAFE_XML, f"more than {MAX_GAP_BYTES} bytes without markup (gigantic attribute?)")
+    return run if first < 0 else len(block) - block.rfind(b"<") - 1
+
+
+def _check_latin1(block: bytes) -> None:
+    """UTF-8 bytes under an ISO-8859-1 declaration parse without error but as mojibake (Ã¸)."""
+    m = _MOJIBAKE.search(block)
+    if m is not None:
+        raise Rejected(
+            faults.ENCODING_ERROR,
+            "declared ISO-8859-1 but the bytes are UTF-8 (e.g. "
+            f"{m.group().decode('utf-8', 'replace')!r} would read as {m.group().decode('latin-1')!r})",
+        )
+
+
+def resolve(cross: CrossChecks) -> list[Finding]:
+    """Findings for references still pending at the end of a whole file."""
+    out = []
+    for kind, k, finding in cross.pending:
+        known = cross.episodes if kind == "episode" else cross.known_equipment
+        if k not in known:
+            out.append(finding)
+    return out
+
+
+def merge_cross_checks(parts: Iterable[CrossChecks]) -> tuple[CrossChecks, list[Finding]]:
+    """Combine segments in file order: duplicates across segments, then one `resolve`."""
+    merged = CrossChecks()
+    findings: list[Finding] = []
+    for part in parts:
+        for k, (rn, rkey) in part.episodes.items():
+            if k in merged.episodes:
+                rkey = f"institusjonID={k[0]};pasientNr={rkey};episodeID={k[1]}"
+                findings.append(("episode", rn, rkey, faults.DUPLICATE_KEY, f"episodeID={k[1]} occurs twice in the institution"))
+            else:
+                merged.episodes[k] = (rn, rkey)
+        for uid, (rn, rkey) in part.equipment.items():
+            if uid in merged.equipment:
+                findings.append(("equipment", rn, rkey, faults.DUPLICATE_KEY, f"utstyrID={uid} occurs twice"))
+            else:
+                merged.equipment[uid] = (rn, rkey)
+        merged.known_equipment |= part.known_equipment
+        merged.pending.extend(part.pending)
+    return merged, findings

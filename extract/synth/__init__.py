@@ -1,0 +1,10 @@
+"""Realistic synthetic NPR messages (all five modules) with a truth manifest.
+
+Entry point: `generate(out, year=, scale=, seed=, workers=, fault_share=, progress=)`; the
+realism parameters are in `parameters.py`, the world (people, institutions, equipment) in
+`world.py`, clinical activity in `activity.py`, how it is reported in `reporting.py`.
+"""
+
+from extract.synth.generator import generate
+
+__all__ = ["generate"]

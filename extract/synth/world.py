@@ -1,0 +1,360 @@
+"""The synthetic world: municipalities and population, persons, institutions, units, equipment.
+
+Built deterministically: the population from `WORLD_SEED` only (so the committed population seed
+matches every run), everything else from the run seed. Every worker process builds the same
+world, so no state has to be shipped between processes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import math
+import random
+from bisect import bisect
+from dataclasses import dataclass, field
+from itertools import accumulate
+from pathlib import Path
+
+from extract.synth import fnr as fnrmod
+from extract.synth import parameters as P
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+# 99,999,989 is prime: x -> (x * a + b) mod M is a bijection, so pasientNr never collides.
+_PASIENTNR_MODULUS = 99_999_989
+
+
+def read_reference(name: str) -> list[dict[str, str]]:
+    with (REFERENCE_DIR / name).open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter=";"))
+
+
+@functools.cache
+def code_list(name: str) -> frozenset[str]:
+    first = {"icd10.csv": "ICD10", "rt_regionkoder.csv": "regionkode"}.get(name, "code")
+    return frozenset(r[first] for r in read_reference(name))
+
+
+@functools.cache
+def region_names() -> dict[int, str]:
+    return {int(r["regionkode"]): r["regionnavn"] for r in read_reference("rt_regionkoder.csv")}
+
+
+@functools.cache
+def organisations() -> dict[str, dict[str, str]]:
+    return {r["orgnr"]: r for r in read_reference("behandler.csv") if r["orgnr"]}
+
+
+# --- Population -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Municipality:
+    komnr: str
+    name: str
+    catchments: tuple[str, ...]  # boomr bohf names (one per bydel row where the city is split)
+    population: int
+
+
+@functools.cache
+def municipalities() -> tuple[Municipality, ...]:
+    rows = [r for r in read_reference("boomr.csv") if r["komnr"]]
+    by_kom: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        by_kom.setdefault(r["komnr"].zfill(4), []).append(r)
+    rng = random.Random(P.WORLD_SEED)
+    raw: dict[str, float] = {}
+    for komnr in sorted(by_kom):
+        raw[komnr] = P.BIG_MUNICIPALITIES.get(komnr) or rng.lognormvariate(
+            P.SMALL_MUNICIPALITY_LOG_MEAN, P.SMALL_MUNICIPALITY_LOG_SD
+        )
+    big = sum(v for k, v in raw.items() if k in P.BIG_MUNICIPALITIES)
+    small = sum(v for k, v in raw.items() if k not in P.BIG_MUNICIPALITIES)
+    factor = (P.POPULATION_TOTAL - big) / small
+    out = []
+    for komnr, krows in sorted(by_kom.items()):
+        parts = [r for r in krows if r["bydel"] and not r["bydel"].endswith("99")] or krows[:1]
+        catchments = tuple(r["bohf_navn"] for r in parts if r["bohf_navn"] in P.CATCHMENT_TO_HF)
+        size = raw[komnr] if komnr in P.BIG_MUNICIPALITIES else raw[komnr] * factor
+        name = krows[0]["komnr_navn"].split(" ", 1)[-1]
+        out.append(Municipality(komnr, name, catchments, max(200, round(size))))
+    return tuple(out)
+
+
+@functools.cache
+def population_cells() -> tuple[tuple[str, str, int, int], ...]:
+    """(komnr, sex '1'/'2', age band index, population at scale 1.0), the table's rows."""
+    cells = []
+    for m in municipalities():
+        for b in range(len(P.AGE_BANDS)):
+            n = m.population * P.AGE_SHARE[b]
+            male = round(n * P.MALE_SHARE[b])
+            cells.append((m.komnr, "1", b, male))
+            cells.append((m.komnr, "2", b, round(n) - male))
+    return tuple(cells)
+
+
+def population_rows(year: int) -> list[tuple[int, str, str, str, int]]:
+    return [(year, k, s, P.AGE_BANDS[b][0], n) for k, s, b, n in population_cells()]
+
+
+@dataclass(frozen=True)
+class Person:
+    person_id: int
+    komnr: str
+    sex: str  # '1' male, '2' female
+    birth_year: int
+    fid: str
+    id_type: str  # '1' fødselsnummer, '2' D-number
+
+
+class PersonPool:
+    """Persons of the synthetic world at a scale; a person is a pure function of its index.
+
+    Cell (municipality, sex, band) holds max(1, round(population × scale)) person slots. A slot
+    maps to a birth date and individual number that no other slot uses, so fødselsnumre are
+    unique; slots whose control digits do not exist are skipped to the next slot.
+    """
+
+    def __init__(self, year: int, scale: float, seed: int):
+        self.year = year
+        self.seed = seed
+        self.cells = population_cells()
+        self.slots = [max(1, round(n * scale)) for *_, n in self.cells]
+        # Offsets within each (band, sex) block make (birth date, individual number) unique.
+        self.block_offset: list[int] = []
+        running: dict[tuple[int, str], int] = {}
+        for (_, sex, b, _), n in zip(self.cells, self.slots, strict=True):
+            self.block_offset.append(running.get((b, sex), 0))
+            running[(b, sex)] = running.get((b, sex), 0) + n
+        self.block_size = running
+        self.block_ids = {key: i for i, key in enumerate(sorted(running))}
+        self.cell_index = {(k, s, b): i for i, (k, s, b, _) in enumerate(self.cells)}
+        self._cache: dict[tuple[int, int], Person] = {}
+
+    def person(self, cell: int, k: int) -> Person:
+        key = (cell, k)
+        p = self._cache.get(key)
+        if p is None:
+            p = self._cache[key] = self._make(cell, k)
+        return p
+
+    def _make(self, cell: int, k: int) -> Person:
+        komnr, sex, band, _ = self.cells[cell]
+        lo, hi = P.AGE_BANDS[band][1], P.AGE_BANDS[band][2]
+        first = dt.date(self.year - hi, 1, 1)
+        days = (dt.date(self.year - lo, 12, 31) - first).days + 1
+        size = self.block_size[(band, sex)]
+        slot = self.block_offset[cell] + k
+        day = (slot % days * 7919 + self.seed * 104729) % days
+        birth = first + dt.timedelta(days=day)
+        j, j_max = slot // days, -(-size // days)
+        d_number = (slot * 2654435761 + self.seed) % 1000 < 5  # ~0.5 % D-numbers [A]
+        # Slots that share a birth date differ in j; when the control digits do not exist for
+        # j, try j + j_max, j + 2 j_max ... (numbers no other slot uses), then the D-number space.
+        for use_d in (d_number, True):
+            for jj in range(j, 250, j_max):
+                individual = fnrmod.individual_base(birth.year) + 2 * jj + (1 if sex == "1" else 0)
+                fid = fnrmod.make(birth.day, birth.month, birth.year, individual, use_d)
+                if fid is not None:
+                    block = self.block_ids[(band, sex)]
+                    pid = block * 100_000_000 + slot
+                    return Person(pid, komnr, sex, birth.year, fid, "2" if use_d else "1")
+        raise AssertionError("no valid fødselsnummer in cell")
+
+
+def pasient_nr(person_id: int, institution: str) -> str:
+    """The sender-local patient number: a bijection of the person, different per sender."""
+    a = 1 + int(institution) % 97_531
+    compact = (person_id // 100_000_000) * 6_000_000 + person_id % 100_000_000  # < modulus
+    return str((compact * a + int(institution) % 1_000_003) % _PASIENTNR_MODULUS + 1)
+
+
+class CatchmentSampler:
+    """Draws persons living in a catchment, weighted by population × an age profile."""
+
+    def __init__(self, pool: PersonPool, komnr_weights: dict[str, float], age_rates: tuple[float, ...]):
+        self.pool = pool
+        cells, weights = [], []
+        for i, (komnr, _sex, band, n) in enumerate(pool.cells):
+            w = komnr_weights.get(komnr, 0.0)
+            if w > 0 and n > 0:
+                cells.append(i)
+                weights.append(w * n * age_rates[band])
+        if not cells:
+            raise ValueError("empty catchment")
+        self.cells = cells
+        self.cum = list(accumulate(weights))
+
+    def draw(self, rng: random.Random) -> Person:
+        cell = self.cells[bisect(self.cum, rng.random() * self.cum[-1])]
+        return self.pool.person(cell, int(rng.random() * self.pool.slots[cell]))
+
+
+# --- Institutions and equipment ---------------------------------------------------------------
+
+
+@dataclass
+class Equipment:
+    equipment_id: str
+    modality: str  # DICOM modality; RT for linacs
+    manufacturer: str
+    model: str
+    site: str
+    level: float  # the unit's general dose level (log), shared by all its examinations
+    dap_unit: tuple[str, float]
+    time_unit: tuple[str, float]
+    exports_dose: bool
+    installed: int
+
+
+@dataclass
+class Site:
+    orgnr: str
+    name: str
+    tier: str
+    unit_id: str
+    share: float
+    equipment: dict[str, list[Equipment]] = field(default_factory=dict)
+
+
+@dataclass
+class Institution:
+    orgnr: str
+    name: str
+    kind: str  # "hf" or "private"
+    imaging_volume: float  # examinations per year at scale 1.0
+    sites: list[Site]
+    catchment: dict[str, float]  # komnr → weight
+    rt_orgnr: str | None = None
+    rt_linacs: list[Equipment] = field(default_factory=list)
+    rt_catchment: dict[str, float] = field(default_factory=dict)
+    rt_share: float = 0.0  # share of the nation's radiotherapy series
+    ord_equipment: list[Equipment] = field(default_factory=list)
+    msghead: bool = False
+    encoding: str = "UTF-8"
+
+
+def _name(orgnr: str) -> str:
+    org = organisations().get(orgnr)
+    if org is None:
+        raise KeyError(f"orgnr {orgnr} is not in behandler.csv")
+    return org["org_navn"]
+
+
+def _catchment(names: set[str]) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for m in municipalities():
+        if m.catchments:
+            share = sum(1 for c in m.catchments if c in names) / len(m.catchments)
+            if share:
+                weights[m.komnr] = share
+    return weights
+
+
+def _population(catchment: dict[str, float]) -> float:
+    return sum(m.population * catchment.get(m.komnr, 0.0) for m in municipalities())
+
+
+def _hf_catchment_names(hf_orgnr: str) -> set[str]:
+    names = {n for n, hf in P.CATCHMENT_TO_HF.items() if hf == hf_orgnr}
+    return names or {"Bergen"}  # Haraldsplass serves Bergen residents
+
+
+def _choice(rng: random.Random, options: tuple[tuple[str, float, float], ...]) -> tuple[str, float]:
+    x = rng.random()
+    for unit, share, factor in options:
+        x -= share
+        if x < 0:
+            return unit, factor
+    return options[-1][0], options[-1][2]
+
+
+def _equipment(rng: random.Random, site: Site, modality: str, n: int, year: int) -> Equipment:
+    short = site.orgnr[-4:]
+    return Equipment(
+        equipment_id=f"{short}-{modality}{n:02d}",
+        modality=modality,
+        manufacturer=rng.choice(P.MANUFACTURERS[modality]),
+        model=rng.choice(P.MODELS.get(modality, ("Standard",))),
+        site=site.orgnr,
+        level=rng.gauss(0.0, 1.0),
+        dap_unit=_choice(rng, P.DAP_UNITS),
+        time_unit=_choice(rng, P.FLUORO_TIME_UNITS),
+        exports_dose=rng.random() >= P.EQUIPMENT_WITHOUT_DOSE_EXPORT,
+        installed=year - rng.randint(0, 12),
+    )
+
+
+@dataclass
+class World:
+    year: int
+    scale: float
+    seed: int
+    pool: PersonPool
+    institutions: dict[str, Institution]
+
+
+def build_world(year: int, scale: float, seed: int) -> World:
+    rng = random.Random(f"world:{seed}")
+    pool = PersonPool(year, scale, seed)
+    public_total = sum(w for w, _ in P.HOSPITALS.values())
+    private_total = sum(w for w, _ in P.PRIVATE_INSTITUTES.values())
+    institutions: dict[str, Institution] = {}
+    for orgnr, (weight, sites) in P.HOSPITALS.items():
+        volume = P.IMAGING_EXAMINATIONS * (1 - P.PRIVATE_IMAGING_SHARE) * weight / public_total
+        shares = [2.0] + [1.0] * (len(sites) - 1)  # the main site does about half [A]
+        site_objs = [
+            Site(s, _name(s), tier, f"RAD{i + 1}", sh / sum(shares))
+            for i, ((s, tier), sh) in enumerate(zip(sites, shares, strict=True))
+        ]
+        institutions[orgnr] = Institution(
+            orgnr, _name(orgnr), "hf", volume, site_objs, _catchment(_hf_catchment_names(orgnr))
+        )
+    for orgnr, (weight, catchment) in P.PRIVATE_INSTITUTES.items():
+        volume = P.IMAGING_EXAMINATIONS * P.PRIVATE_IMAGING_SHARE * weight / private_total
+        site = Site(orgnr, _name(orgnr), "private", "RAD1", 1.0)
+        institutions[orgnr] = Institution(
+            orgnr, _name(orgnr), "private", volume, [site], _catchment({catchment})
+        )
+    for inst in institutions.values():
+        inst.msghead = rng.random() < P.MSGHEAD_SHARE
+        inst.encoding = "ISO-8859-1" if rng.random() < P.ISO_8859_1_SHARE else "UTF-8"
+        for site in inst.sites:
+            per_100k = P.EQUIPMENT_PER_100K[site.tier]
+            site_volume = inst.imaging_volume * site.share
+            for modality, density in per_100k.items():
+                count = max(1, math.ceil(site_volume / 100_000 * density))
+                site.equipment[modality] = [
+                    _equipment(rng, site, modality, n + 1, year) for n in range(count)
+                ]
+        if inst.kind == "hf":
+            main = inst.sites[0]
+            inst.ord_equipment = [
+                _equipment(rng, main, m, 90 + n, year) for n, m in enumerate(("RF", "RF", "CT", "XA"))
+            ]
+    for orgnr, (rt_orgnr, linacs, served) in P.RT_CENTRES.items():
+        inst = institutions[orgnr]
+        inst.rt_orgnr = rt_orgnr
+        rt_site = Site(rt_orgnr, _name(rt_orgnr), "rt", "STR1", 0.0)
+        inst.rt_linacs = [_equipment(rng, rt_site, "RT", n + 1, year) for n in range(linacs)]
+        names: set[str] = set()
+        for hf in served:
+            names |= _hf_catchment_names(hf)
+        inst.rt_catchment = _catchment(names)
+    rt_population = {o: _population(world_inst.rt_catchment) for o, world_inst in institutions.items()}
+    total = sum(rt_population.values())
+    for orgnr, pop in rt_population.items():
+        institutions[orgnr].rt_share = pop / total
+    return World(year, scale, seed, pool, institutions)
+
+
+def facility_typical(equipment: Equipment, code: str, dose_type: str, median: float, sigma: float) -> float:
+    """The facility's typical value (its median) for one examination and quantity.
+
+    Log-normal around the national median: 70 % of the spread from the unit's general level,
+    the rest examination-specific (protocol choices), both fixed for the equipment.
+    """
+    h = random.Random(f"{equipment.equipment_id}:{code}:{dose_type}:{equipment.level}").gauss(0.0, 1.0)
+    return median * math.exp(sigma * (0.7 * equipment.level + 0.714 * h))

@@ -1,0 +1,109 @@
+"""Plain functions behind the asset checks (no Dagster here, so tests can call them directly)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from extract.model.messages import MODULES, lake_tables
+
+SUPPRESSION_MAX = 4  # domain.md section 7: a published patient count must rest on more than 4 patients
+
+
+def patient_count_columns(schema: pa.Schema) -> list[str]:
+    """Columns that count patients (n_patients, n_new_patients, ...)."""
+    return [f.name for f in schema if f.name.startswith("n_") and f.name.endswith("patients")]
+
+
+def small_cells(tables: Mapping[str, pa.Table]) -> dict[str, int]:
+    """Per table.column, how many cells count between 1 and SUPPRESSION_MAX patients."""
+    found: dict[str, int] = {}
+    for name, table in tables.items():
+        for column in patient_count_columns(table.schema):
+            values = [v for v in table.column(column).to_pylist() if v is not None]
+            n = sum(1 for v in values if 1 <= float(v) <= SUPPRESSION_MAX)
+            if n:
+                found[f"{name}.{column}"] = n
+    return found
+
+
+def parquet_tables(folder: Path) -> dict[str, pa.Table]:
+    """Every Parquet file under a delivery folder, by path relative to it."""
+    return {str(p.relative_to(folder)): pq.read_table(p) for p in sorted(folder.rglob("*.parquet"))}
+
+
+def warehouse_tables(database: Path, schema: str, prefixes: Iterable[str]) -> dict[str, pa.Table]:
+    """Tables of one schema whose names start with one of the prefixes (read-only)."""
+    prefixes = tuple(prefixes)
+    with duckdb.connect(str(database), read_only=True) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?", [schema]
+            ).fetchall()
+            if r[0].startswith(prefixes)
+        ]
+        return {n: con.sql(f'select * from {schema}."{n}"').to_arrow_table() for n in names}
+
+
+def latest_period(lake: Path) -> tuple[int, int] | None:
+    """(year, month) of the last day any loaded file covers, from the lake's message tables."""
+    parts = sorted(lake.glob("*/message/*.parquet"))
+    if not parts:
+        return None
+    files = ", ".join(f"'{p}'" for p in parts)
+    with duckdb.connect() as con:
+        (last,) = con.execute(
+            f"select max(try_cast(period_to as date)) from read_parquet([{files}], union_by_name=true)"
+        ).fetchall()[0]
+    return (last.year, last.month) if last else None
+
+
+def ledger_statuses(lake: Path) -> dict[str, int]:
+    """Files in the ledger by status."""
+    from extract.lake import read_ledger
+
+    return dict(Counter(read_ledger(lake).column("status").to_pylist()))
+
+
+def reconcile_ledger(inbox: Path, lake: Path) -> tuple[bool, dict]:
+    """The ledger accounts for everything: every inbox file is recorded with one of the three
+    statuses, and every lake table holds exactly the rows the ledger says its loaded files gave."""
+    from extract.ingest import pending_files
+    from extract.lake import read_ledger, table_dir
+    from extract.model.faults import DUPLICATE, LOADED, REJECTED
+
+    ledger = read_ledger(lake).select(["module", "status", "rows"]).to_pylist()
+    statuses = Counter(r["status"] for r in ledger)
+    unknown_status = sum(n for s, n in statuses.items() if s not in (LOADED, REJECTED, DUPLICATE))
+    pending = pending_files(inbox, lake)
+    expected: Counter[tuple[str, str]] = Counter()
+    for r in ledger:
+        if r["status"] == LOADED and r["rows"]:
+            for table, n in json.loads(r["rows"]).items():
+                expected[(r["module"], table)] += n
+    mismatched = {}
+    for module in MODULES:
+        for table in lake_tables(module):
+            actual = sum(
+                pq.ParquetFile(p).metadata.num_rows for p in table_dir(lake, module, table).glob("*.parquet")
+            )
+            if actual != expected[(module, table)]:
+                mismatched[f"{module}/{table}"] = {"lake": actual, "ledger": expected[(module, table)]}
+    passed = not pending and not unknown_status and not mismatched
+    return passed, {
+        "files_in_ledger": len(ledger),
+        "loaded": statuses[LOADED],
+        "rejected": statuses[REJECTED],
+        "duplicate": statuses[DUPLICATE],
+        "other_status": unknown_status,
+        "inbox_files_not_recorded": len(pending),
+        "rows_recorded": sum(expected.values()),
+        "tables_not_reconciled": mismatched,
+    }

@@ -1,0 +1,1 @@
+"""Dagster definitions, loaded folder by folder (`dg` layout): extract → transform → serve → deliver."""

@@ -1,0 +1,119 @@
+"""When things run: an inbox sensor, a nightly rebuild, the monthly RHF and yearly DSA deliveries."""
+
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+
+from extract.model.messages import MODULES
+from orchestration.defs.extract.assets import FINDINGS, LEDGER
+from orchestration.defs.serve.assets import SERVED_WAREHOUSE
+from orchestration.resources import DataDir
+
+TIMEZONE = "Europe/Oslo"
+
+lake_selection = dg.AssetSelection.key_prefixes(*[[f"npr_{m}"] for m in MODULES]) | dg.AssetSelection.assets(
+    LEDGER, FINDINGS
+)
+warehouse_selection = dg.AssetSelection.assets(SERVED_WAREHOUSE).upstream() - lake_selection
+
+ingest_job = dg.define_asset_job(
+    "ingest_job", selection=lake_selection, description="New inbox files into the lake (and the ledger)."
+)
+warehouse_job = dg.define_asset_job(
+    "warehouse_job",
+    selection=warehouse_selection,
+    description="dbt build of the warehouse from the lake, then publish the served copy.",
+)
+dsa_delivery_job = dg.define_asset_job("dsa_delivery_job", selection=dg.AssetSelection.assets("dsa_delivery"))
+rhf_delivery_job = dg.define_asset_job("rhf_delivery_job", selection=dg.AssetSelection.assets("rhf_delivery"))
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def pending_digests(data: DataDir) -> set[str]:
+    from extract.ingest import pending_files
+
+    return {file_digest(Path(p)) for p in pending_files(data.inbox_dir(), data.paths().lake)}
+
+
+@dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+def inbox_sensor(context: dg.SensorEvaluationContext, data: DataDir):
+    """One ingest run per batch of new inbox files. The run key is derived from the files' hashes
+    and the cursor holds the hashes already requested and still pending, so the same file (under
+    any name) never asks for a second run while the first is pending or after it was loaded."""
+    pending = pending_digests(data)
+    requested = set(json.loads(context.cursor)) if context.cursor else set()
+    new = sorted(pending - requested)
+    # Forget hashes that left the inbox's pending set (ingested): the cursor stays small.
+    context.update_cursor(json.dumps(sorted(pending)))
+    if not new:
+        return dg.SkipReason(f"no new files ({len(pending)} pending, already requested)")
+    run_key = hashlib.sha256("\n".join(new).encode()).hexdigest()[:32]
+    return dg.RunRequest(run_key=run_key, tags={"stralebruk/new_files": str(len(new))})
+
+
+def _last_materialized(context: dg.ScheduleEvaluationContext, key: dg.AssetKey) -> float:
+    event = context.instance.get_latest_materialization_event(key)
+    return event.timestamp if event else 0.0
+
+
+@dg.schedule(
+    job=warehouse_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def nightly_warehouse(context: dg.ScheduleEvaluationContext):
+    """Every night at 02:00: rebuild and publish the warehouse if the lake changed since the last
+    publication (or it was never published)."""
+    lake_at = _last_materialized(context, LEDGER)
+    served_at = _last_materialized(context, SERVED_WAREHOUSE)
+    if served_at and lake_at <= served_at:
+        return dg.SkipReason("the served warehouse is newer than the lake: nothing is stale")
+    return dg.RunRequest()
+
+
+def _previous_month(at: datetime) -> tuple[int, int]:
+    return (at.year, at.month - 1) if at.month > 1 else (at.year - 1, 12)
+
+
+def _delivery_config(asset: str, year: int, month: int | None = None) -> dict:
+    config = {"year": year} if month is None else {"year": year, "month": month}
+    return {"ops": {asset: {"config": config}}}
+
+
+@dg.schedule(
+    job=rhf_delivery_job,
+    cron_schedule="0 6 3 * *",
+    execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def monthly_rhf_delivery(context: dg.ScheduleEvaluationContext):
+    """On the 3rd of every month at 06:00 (after the nightly rebuild): the RHF delivery for the
+    month that just ended."""
+    year, month = _previous_month(context.scheduled_execution_time)
+    return dg.RunRequest(
+        run_key=f"rhf-{year}-{month:02d}", run_config=_delivery_config("rhf_delivery", year, month)
+    )
+
+
+@dg.schedule(
+    job=dsa_delivery_job,
+    cron_schedule="0 6 1 5 *",
+    execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def yearly_dsa_delivery(context: dg.ScheduleEvaluationContext):
+    """On 1 May: the DSA delivery for the previous year, once radiotherapy for it is complete (the
+    series that run over New Year are reported by April)."""
+    year = context.scheduled_execution_time.year - 1
+    return dg.RunRequest(run_key=f"dsa-{year}", run_config=_delivery_config("dsa_delivery", year))

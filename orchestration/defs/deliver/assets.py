@@ -1,0 +1,82 @@
+"""Delivery folders for DSA (yearly) and the regional health authorities (monthly), from the served
+warehouse; each asset checks what it published for small patient cells."""
+
+import dagster as dg
+
+from orchestration.checks import SUPPRESSION_MAX, latest_period, parquet_tables, small_cells
+from orchestration.defs.serve.assets import SERVED_WAREHOUSE
+from orchestration.resources import DataDir
+
+NO_SMALL_CELLS = "no_small_patient_cells"
+
+
+class DeliveryConfig(dg.Config):
+    year: int | None = None
+    """Delivery year; default: the year of the last period any loaded file covers."""
+    month: int | None = None
+    """Month, RHF only; default: the whole year."""
+
+
+def _deliver(kind: str, context: dg.AssetExecutionContext, config: DeliveryConfig, data: DataDir):
+    from orchestration.delivery import deliver  # the deliveries package; imported at run time
+
+    paths = data.paths()
+    year = config.year
+    if year is None:
+        last = latest_period(paths.lake)
+        if last is None:
+            raise dg.Failure(f"no loaded files in {paths.lake}: nothing to deliver")
+        year = last[0]
+    month = config.month if kind == "rhf" else None
+    folder = deliver(kind, year=year, month=month, data_dir=paths.data_dir)
+    context.log.info(f"{kind} delivery for {year}{f'-{month:02d}' if month else ''}: {folder}")
+    tables = parquet_tables(folder)
+    small = small_cells(tables)
+    yield dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(folder)),
+            "year": year,
+            "month": month or 0,
+            "tables": len(tables),
+            **{f"rows/{name}": t.num_rows for name, t in tables.items()},
+        },
+    )
+    yield dg.AssetCheckResult(
+        check_name=NO_SMALL_CELLS,
+        passed=not small,
+        metadata={
+            "cells_1_to_4_patients": dg.MetadataValue.json(small),
+            "threshold": SUPPRESSION_MAX,
+            "path": str(folder),
+        },
+    )
+
+
+def _check_spec(key: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        NO_SMALL_CELLS,
+        asset=key,
+        description=f"No published cell counts 1 to {SUPPRESSION_MAX} patients (domain.md section 7).",
+    )
+
+
+@dg.asset(
+    deps=[SERVED_WAREHOUSE],
+    group_name="deliver",
+    kinds={"parquet", "csv"},
+    check_specs=[_check_spec("dsa_delivery")],
+)
+def dsa_delivery(context: dg.AssetExecutionContext, config: DeliveryConfig, data: DataDir):
+    """The yearly delivery to DSA (dsa_* tables) as a folder pinned to a data cut."""
+    yield from _deliver("dsa", context, config, data)
+
+
+@dg.asset(
+    deps=[SERVED_WAREHOUSE],
+    group_name="deliver",
+    kinds={"parquet", "csv"},
+    check_specs=[_check_spec("rhf_delivery")],
+)
+def rhf_delivery(context: dg.AssetExecutionContext, config: DeliveryConfig, data: DataDir):
+    """The monthly delivery to the regional health authorities (rhf_* tables)."""
+    yield from _deliver("rhf", context, config, data)

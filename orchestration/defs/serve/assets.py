@@ -1,0 +1,74 @@
+"""Publish the served warehouse: readers open `<data dir>/warehouse.duckdb`, never the build file."""
+
+from datetime import timedelta
+
+import dagster as dg
+
+from orchestration.checks import small_cells, warehouse_tables
+from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_warehouse
+from orchestration.publish import publish
+from orchestration.resources import DataDir
+
+SERVED_WAREHOUSE = dg.AssetKey("served_warehouse")
+
+
+@dg.asset(
+    key=SERVED_WAREHOUSE,
+    deps=sorted(dbt_warehouse.keys),
+    pool=WAREHOUSE_POOL,
+    group_name="serve",
+    kinds={"duckdb"},
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26)),
+)
+def served_warehouse(context: dg.AssetExecutionContext, data: DataDir) -> dg.MaterializeResult:
+    """`<data dir>/warehouse.duckdb`: the published copy of the build file (schema `marts`), swapped
+    in by atomic rename after dbt so readers never block a build nor see a half-built warehouse."""
+    paths = data.paths()
+    rows = publish(paths.build_warehouse, paths.served_warehouse)
+    context.log.info(f"published {paths.served_warehouse} ({len(rows)} tables in marts)")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(paths.served_warehouse)),
+            "size_mb": round(paths.served_warehouse.stat().st_size / 1e6, 2),
+            "rows": dg.MetadataValue.json(rows),
+            **{f"rows/{name}": n for name, n in rows.items()},
+        }
+    )
+
+
+@dg.asset_check(asset=SERVED_WAREHOUSE, description="The served copy is as new as the build and the lake.")
+def served_warehouse_is_fresh(data: DataDir) -> dg.AssetCheckResult:
+    paths = data.paths()
+    served = paths.served_warehouse
+    if not served.exists():
+        return dg.AssetCheckResult(passed=False, metadata={"problem": "not published yet"})
+    served_at = served.stat().st_mtime
+    newer = []
+    if paths.build_warehouse.exists() and paths.build_warehouse.stat().st_mtime > served_at:
+        newer.append(str(paths.build_warehouse))
+    ledger_dir = paths.lake / "_ledger"
+    newest_ledger = max((p.stat().st_mtime for p in ledger_dir.glob("*.parquet")), default=0.0)
+    if newest_ledger > served_at:
+        newer.append(str(ledger_dir))
+    return dg.AssetCheckResult(
+        passed=not newer,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"newer_than_served": dg.MetadataValue.json(newer), "served_path": str(served)},
+    )
+
+
+@dg.asset_check(
+    asset=SERVED_WAREHOUSE,
+    description="No dsa_*/rhf_* table in the served warehouse counts 1 to 4 patients in a cell.",
+)
+def served_deliveries_have_no_small_cells(data: DataDir) -> dg.AssetCheckResult:
+    served = data.paths().served_warehouse
+    tables = warehouse_tables(served, "marts", ("dsa_", "rhf_")) if served.exists() else {}
+    small = small_cells(tables)
+    return dg.AssetCheckResult(
+        passed=served.exists() and not small,
+        metadata={
+            "tables_checked": len(tables),
+            "cells_1_to_4_patients": dg.MetadataValue.json(small),
+        },
+    )

@@ -1,0 +1,317 @@
+"""Package one delivery folder from the served warehouse: tables, spreadsheet, manifest, diff, report.
+
+Pure Python (no Dagster): the CLI and the Dagster delivery assets both call `deliver`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import xlsxwriter
+import yaml
+
+from orchestration.delivery.diff import diff_deliveries
+from orchestration.delivery.report import write_report
+from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Paths
+
+KINDS = ("dsa", "rhf")
+SCHEMA = "marts"
+MANIFEST = "manifest.json"
+
+
+class DeliveryError(RuntimeError):
+    """A delivery cannot be written (no served warehouse, no tables, bad arguments)."""
+
+
+@dataclass
+class DeliveryTable:
+    name: str
+    grain: list[str]
+    data: pa.Table
+    description: str = ""
+    datatap: float | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+def grain_keys(models_dir: Path = DBT_PROJECT_DIR / "models" / "deliveries") -> dict[str, dict]:
+    """Grain key and docs of every delivery model, read from its YAML (the one place they are stated)."""
+    found: dict[str, dict] = {}
+    for path in sorted(models_dir.rglob("*.yml")):
+        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
+            grain = None
+            for test in model.get("data_tests", []):
+                if isinstance(test, dict) and "delivery_unique_combination" in test:
+                    spec = test["delivery_unique_combination"]
+                    grain = (spec.get("arguments") or spec)["columns"]
+            found[model["name"]] = {
+                "grain": grain,
+                "description": " ".join(str(model.get("description", "")).split()),
+                "columns": {c["name"]: c.get("description", "") for c in model.get("columns", [])},
+            }
+    return found
+
+
+def _code_version() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"stralebruk {metadata.version('stralebruk')}"
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _ledger_inputs(lake: Path) -> list[dict]:
+    """Every file the lake has seen (the ledger), with its SHA-256 and status."""
+    ledger = lake / "_ledger"
+    if not ledger.is_dir() or not any(ledger.glob("*.parquet")):
+        return []
+    con = duckdb.connect()
+    try:
+        rel = con.sql(
+            f"select * from read_parquet('{(ledger / '*.parquet').as_posix()}', union_by_name=true)"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    keep = [c for c in rel.column_names if not c.startswith("rows_") and c != "rows_per_table"]
+    rows = rel.select(keep).to_pylist()
+    return sorted(
+        ({k: _jsonable(v) for k, v in r.items()} for r in rows), key=lambda r: str(r.get("file_id"))
+    )
+
+
+def _jsonable(value):
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _read_tables(
+    con: duckdb.DuckDBPyConnection, kind: str, year: int, month: int | None, docs: dict[str, dict]
+) -> list[DeliveryTable]:
+    names = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? "
+            "and table_name like ? order by table_name",
+            [SCHEMA, f"{kind}_%"],
+        ).fetchall()
+        if r[0].startswith(f"{kind}_")
+    ]
+    if not names:
+        raise DeliveryError(
+            f"the served warehouse has no {SCHEMA}.{kind}_* tables: run `stralebruk run` first"
+        )
+    tables = []
+    for name in names:
+        cols = [r[0] for r in con.execute(f"describe {SCHEMA}.{name}").fetchall()]
+        where, params = ["year = ?"], [year]
+        if month is not None and "month" in cols:
+            where.append("month = ?")
+            params.append(month)
+        doc = docs.get(name, {})
+        grain = [c for c in (doc.get("grain") or cols) if c in cols]
+        order = ", ".join(f'"{c}"' for c in grain)
+        data = con.sql(
+            f"select * from {SCHEMA}.{name} where {' and '.join(where)} order by {order}", params=params
+        ).to_arrow_table()
+        # the table's data loss: datatap is constant per partition (year, or year x breakdown)
+        losses = [v for v in data.column("datatap").to_pylist() if v is not None] if "datatap" in cols else []
+        datatap = max(losses) if losses else None
+        tables.append(
+            DeliveryTable(name, grain, data, doc.get("description", ""), datatap, doc.get("columns", {}))
+        )
+    return tables
+
+
+def _parameters(con: duckdb.DuckDBPyConnection) -> dict:
+    try:
+        rows = con.execute(f"select parameter, value_json from {SCHEMA}.delivery_parameters").fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {name: json.loads(value) for name, value in rows}
+
+
+def _write_xlsx(path: Path, tables: list[DeliveryTable], manifest: dict) -> None:
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "nan_inf_to_errors": True})
+    bold = book.add_format({"bold": True})
+    about = book.add_worksheet("about")
+    about.write_row(0, 0, ["delivery", f"{manifest['kind']} {manifest['period']}"], bold)
+    for i, (k, v) in enumerate(
+        [
+            ("cut", manifest["cut"]),
+            ("code version", manifest["code_version"]),
+            ("created", manifest["created_at"]),
+        ],
+        start=1,
+    ):
+        about.write_row(i, 0, [k, v])
+    for j, t in enumerate(tables, start=5):
+        about.write_row(j, 0, [t.name, t.data.num_rows, t.description])
+    for t in tables:
+        sheet = book.add_worksheet(t.name[:31])
+        sheet.write_row(0, 0, t.data.column_names, bold)
+        for i, row in enumerate(t.data.to_pylist(), start=1):
+            sheet.write_row(i, 0, [_cell(v) for v in row.values()])
+        sheet.freeze_panes(1, 0)
+    book.close()
+
+
+def _cell(value):
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _previous_delivery(kind_dir: Path, year: int, month: int | None) -> Path | None:
+    """The most recent earlier delivery of the kind, preferring one of the same period."""
+    candidates = []
+    for folder in kind_dir.iterdir() if kind_dir.is_dir() else []:
+        manifest = folder / MANIFEST
+        if folder.name.startswith((".", "_")) or not manifest.is_file():
+            continue
+        m = json.loads(manifest.read_text(encoding="utf-8"))
+        same = m.get("year") == year and m.get("month") == month
+        candidates.append((same, m.get("created_at", ""), folder))
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (c[0], c[1]))[2]
+
+
+def _folder_name(kind_dir: Path, cut: str) -> str:
+    name, n = cut, 1
+    while (kind_dir / name).exists():
+        n += 1
+        name = f"{cut}_v{n}"
+    return name
+
+
+def deliver(
+    kind: str,
+    *,
+    year: int,
+    month: int | None = None,
+    data_dir: str | os.PathLike | None = None,
+    cut: str | dt.date | None = None,
+) -> Path:
+    """Write `<data dir>/deliveries/<kind>/<cut>/` from the served warehouse and return its path.
+
+    Tables `<kind>_*` of schema marts, filtered to the year (and month, for tables that have one), as
+    CSV and Parquet; delivery.xlsx; manifest.json; diff.json against the previous delivery of the
+    kind; report.html. Written to a temporary folder and renamed, so a folder is whole or absent. A
+    cut that was already delivered gets a `_v2`, `_v3` ... folder: a sent delivery is never rewritten.
+    """
+    if kind not in KINDS:
+        raise DeliveryError(f"unknown delivery kind {kind!r}: expected one of {', '.join(KINDS)}")
+    if month is not None and not 1 <= month <= 12:
+        raise DeliveryError(f"month must be 1-12, got {month}")
+    paths = Paths.from_env(data_dir)
+    warehouse = paths.served_warehouse
+    if not warehouse.is_file():
+        raise DeliveryError(f"no served warehouse at {warehouse}: run `stralebruk run` first")
+    try:
+        cut_date = cut if isinstance(cut, dt.date) else dt.date.fromisoformat(str(cut or dt.date.today()))
+    except ValueError as exc:
+        raise DeliveryError(f"cut must be a date (YYYY-MM-DD), got {cut!r}") from exc
+    cut_date = cut_date.isoformat()
+    docs = grain_keys()
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = _read_tables(con, kind, year, month, docs)
+        parameters = _parameters(con)
+        all_years = {t.name: con.sql(f"select * from {SCHEMA}.{t.name}").to_arrow_table() for t in tables}
+    finally:
+        con.close()
+
+    kind_dir = paths.deliveries / kind
+    kind_dir.mkdir(parents=True, exist_ok=True)
+    previous = _previous_delivery(kind_dir, year, month)
+    final = kind_dir / _folder_name(kind_dir, cut_date)
+    tmp = kind_dir / f".tmp-{final.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        files = {}
+        for t in tables:
+            pa_csv.write_csv(t.data, tmp / f"{t.name}.csv")
+            pq.write_table(t.data, tmp / f"{t.name}.parquet")
+            files[t.name] = {"csv": f"{t.name}.csv", "parquet": f"{t.name}.parquet"}
+        period = f"{year}" + (f"-{month:02d}" if month else "")
+        manifest = {
+            "kind": kind,
+            "year": year,
+            "month": month,
+            "period": period,
+            "cut": cut_date,
+            "folder": final.name,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+            "code_version": _code_version(),
+            "dbt_version": _version("dbt-core"),
+            "dbt_duckdb_version": _version("dbt-duckdb"),
+            "duckdb_version": duckdb.__version__,
+            "warehouse": {"path": str(warehouse), "sha256": _sha256(warehouse)},
+            "parameters": parameters,
+            "tables": {
+                t.name: {
+                    "rows": t.data.num_rows,
+                    "grain": t.grain,
+                    "datatap": t.datatap,
+                    "files": files[t.name],
+                    "description": t.description,
+                }
+                for t in tables
+            },
+            "input_files": _ledger_inputs(paths.lake),
+            "previous_delivery": previous.name if previous else None,
+        }
+        for t in tables:
+            for fmt, fname in files[t.name].items():
+                manifest["tables"][t.name]["files"][fmt] = {"name": fname, "sha256": _sha256(tmp / fname)}
+        diff = diff_deliveries(previous, {t.name: (t.grain, t.data) for t in tables})
+        (tmp / "diff.json").write_text(json.dumps(diff, indent=2, default=str), encoding="utf-8")
+        _write_xlsx(tmp / "delivery.xlsx", tables, manifest)
+        write_report(tmp / "report.html", manifest, tables, all_years, diff)
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,163 @@
+"""`stralebruk run`: the whole asset graph in-process, with one line per step and a final summary."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+import uuid
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+from orchestration.checks import ledger_statuses
+from orchestration.instance import dagster_home
+from orchestration.settings import Paths
+
+QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+class Progress:
+    """Turns the run's event log into readable lines: steps with their time, our own log lines,
+    dbt models as they finish, failed checks; and keeps what the summary needs."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+        self.t0 = time.monotonic()
+        self.step_started: dict[str, float] = {}
+        self.materialized: dict[str, dict] = {}  # asset key -> metadata
+        self.checks: Counter[str] = Counter()
+        self.failed_checks: list[str] = []
+        self.failed_steps: list[str] = []
+        self.dbt_models = 0
+
+    def say(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.t0:7.1f}s] {text}", file=self.out, flush=True)
+
+    def __call__(self, entry) -> None:
+        event = entry.dagster_event
+        if event is None:
+            # Our own assets' log lines (dbt's stream is left out: the models are shown below).
+            if entry.level >= logging.INFO and entry.step_key and not entry.step_key.startswith("dbt_"):
+                self.say(f"    {entry.step_key}: {entry.user_message}")
+            return
+        kind = event.event_type_value
+        step = event.step_key
+        if kind == "STEP_START":
+            self.step_started[step] = time.monotonic()
+            self.say(f"▶ {step}")
+        elif kind == "STEP_SUCCESS":
+            done = f"{step} ({time.monotonic() - self.step_started.get(step, self.t0):.1f}s)"
+            if step.startswith("dbt_"):
+                done += f": {self.dbt_models} models and seeds built, {self.checks['passed']} checks passed"
+            self.say(f"✓ {done}")
+        elif kind == "STEP_FAILURE":
+            self.failed_steps.append(step)
+            error = event.step_failure_data.error
+            self.say(f"✗ {step} failed: {error.message.strip() if error else 'see the Dagster UI'}")
+        elif kind == "ASSET_MATERIALIZATION":
+            key = event.asset_key.to_user_string()
+            metadata = {
+                k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()
+            }
+            self.materialized[key] = metadata
+            if step and step.startswith("dbt_"):
+                self.dbt_models += 1
+                if key.startswith("marts/"):
+                    self.say(f"    dbt built {key}")
+        elif kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            passed = evaluation.passed
+            self.checks["passed" if passed else "failed"] += 1
+            if not passed:
+                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                self.failed_checks.append(f"{name} ({evaluation.severity.value})")
+                self.say(f"! check failed: {name}")
+
+
+def _summary(progress: Progress, paths: Paths, ok: bool, out: TextIO) -> None:
+    def line(text: str = "") -> None:
+        print(text, file=out, flush=True)
+
+    line()
+    line(f"{'Done' if ok else 'FAILED'} in {time.monotonic() - progress.t0:.1f}s.")
+    counts = ledger_statuses(paths.lake)
+    line(
+        "Files in the ledger: "
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("loaded", "rejected", "duplicate"))
+        + f" (details: {paths.lake / '_ledger'})"
+    )
+    rows = progress.materialized.get("served_warehouse", {}).get("rows") or {}
+    if rows:
+        line(f"Warehouse: {paths.served_warehouse} (schema marts)")
+        width = max(len(n) for n in rows)
+        for name, n in rows.items():
+            line(f"  {name:<{width}} {n:>10,} rows")
+    for key in ("dsa_delivery", "rhf_delivery"):
+        folder = progress.materialized.get(key, {}).get("path")
+        if folder:
+            line(f"Delivery {key.split('_')[0].upper()}: {folder}  (report: {Path(folder) / 'report.html'})")
+    line(f"Checks: {progress.checks['passed']} passed, {progress.checks['failed']} failed")
+    for name in progress.failed_checks:
+        line(f"  failed: {name}")
+    for step in progress.failed_steps:
+        line(f"  failed step: {step}")
+    data_arg = "" if paths.data_dir == Paths.from_env().data_dir else f" --data-dir {paths.data_dir}"
+    line(f"Dagster UI on the same data: stralebruk ui{data_arg}   (or make ui) → http://127.0.0.1:3000")
+
+
+def run_pipeline(inbox: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None) -> int:
+    """Ingest everything new in the inbox, build, publish and deliver; returns an exit code
+    (0 when every step succeeded and no error-severity check failed)."""
+    paths = Paths.from_env(data_dir)
+    env = {"STRALEBRUK_DATA_DIR": str(paths.data_dir), **paths.dbt_env()}
+    if inbox is not None:
+        env["STRALEBRUK_INBOX"] = str(Path(inbox).resolve())
+    out = sys.stdout
+    with _environment(env):
+        if not paths.inbox.is_dir():
+            print(f"no inbox at {paths.inbox}: generate one with `stralebruk generate --out {paths.inbox}`")
+            return 2
+        warnings.filterwarnings("ignore", module="dagster")
+        import dagster as dg
+
+        from orchestration.definitions import defs as load_defs
+
+        progress = Progress(out)
+        progress.say(f"data dir {paths.data_dir}, inbox {paths.inbox}")
+        job = load_defs().resolve_implicit_global_asset_job_def()
+        run_id = str(uuid.uuid4())
+        home = dagster_home(paths)
+        log = home / "last_run.log"
+        progress.say(f"full output (dbt's log included): {log}")
+        # dagster-dbt echoes dbt's own log to stdout: into the log file, so the lines here stay readable.
+        with (
+            dg.DagsterInstance.from_config(str(home)) as instance,
+            open(log, "w") as log_file,
+            contextlib.redirect_stdout(log_file),
+        ):
+            instance.add_event_listener(run_id, progress)
+            result = job.execute_in_process(
+                instance=instance, run_id=run_id, raise_on_error=False, run_config=QUIET_LOGGERS
+            )
+        errors = [c for c in progress.failed_checks if c.endswith("(ERROR)")]
+        ok = result.success and not errors
+        _summary(progress, paths, ok, out)
+        return 0 if ok else 1

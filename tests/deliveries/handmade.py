@@ -1,0 +1,316 @@
+"""A small hand-built warehouse with the mart schemas of marts.md, for the delivery tests.
+
+It stands in for the real pipeline where a test only needs mart-shaped rows: deterministic for a
+seed, a few facilities with different typical doses, radiotherapy series in all four regions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+RHF = ["Helse Sør-Øst", "Helse Vest", "Helse Midt-Norge", "Helse Nord"]
+
+# (orgnr, name, site_orgnr, hf_orgnr, hf_name, rhf_name)
+INSTITUTIONS = [
+    (
+        "993467049",
+        "Oslo universitetssykehus HF",
+        "874716782",
+        "993467049",
+        "Oslo universitetssykehus HF",
+        RHF[0],
+    ),
+    ("983974899", "Sykehuset Innlandet HF", "974631326", "983974899", "Sykehuset Innlandet HF", RHF[0]),
+    ("983974724", "Helse Bergen HF", "974557746", "983974724", "Helse Bergen HF", RHF[1]),
+    ("983974791", "Helse Stavanger HF", "974703300", "983974791", "Helse Stavanger HF", RHF[1]),
+    ("883974832", "St. Olavs Hospital HF", "974749025", "883974832", "St. Olavs Hospital HF", RHF[2]),
+    ("983974910", "Universitetssykehuset Nord-Norge HF", "974795787", "983974910", "UNN HF", RHF[3]),
+]
+MUNICIPALITIES = [
+    ("0301", RHF[0]),
+    ("3403", RHF[0]),
+    ("4601", RHF[1]),
+    ("1103", RHF[1]),
+    ("5001", RHF[2]),
+    ("5501", RHF[3]),
+]
+
+# procedure_code, (modality, modality_group), dose types with the median at an average facility
+PROCEDURES = [
+    ("SSC0AA", ("XR", "X-ray"), {"DAP": 0.30}),
+    ("SNA0GA", ("XR", "X-ray"), {"DAP": 4.5}),
+    ("SAA0AD", ("CT", "CT"), {"DLP": 900.0, "CTDIVOL": 55.0}),
+    ("SSD0AD", ("CT", "CT"), {"DLP": 600.0, "CTDIVOL": 14.0}),
+    ("SFN0CB", ("ANGIO", "X-ray"), {"DAP": 15.0}),
+    ("TSY0AL", ("PET_CT", "nuclear medicine"), {"ADMINISTERED_ACTIVITY": 300.0}),
+    ("SSC0AG", ("MR", "MR"), {}),
+]
+UNITS = {"DAP": "Gy.cm2", "DLP": "mGy.cm", "CTDIVOL": "mGy", "ADMINISTERED_ACTIVITY": "MBq"}
+DX = [("C50", "breast"), ("C61", "prostate"), ("C34", "lung"), ("C795", "bone metastases")]
+
+
+def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tuple[list[str], list[tuple]]]:
+    rnd = random.Random(seed)
+    persons = [
+        (f"P{i:05d}", rnd.choice("12"), year - rnd.randint(1, 95), rnd.choice(MUNICIPALITIES)[0])
+        for i in range(max(50, n_exams // 3))
+    ]
+    equipment = {inst[0]: [f"{inst[0]}-EQ{j}" for j in range(3)] for inst in INSTITUTIONS}
+    facility_factor = {eq: math.exp(rnd.gauss(0, 0.35)) for eqs in equipment.values() for eq in eqs}
+    exams, doses = [], []
+    for i in range(n_exams):
+        inst = rnd.choice(INSTITUTIONS)
+        eq = rnd.choice(equipment[inst[0]])
+        code, (modality, group), dose_types = rnd.choice(PROCEDURES)
+        pkey, sex, born, _kom = rnd.choice(persons)
+        day = dt.date(year, 1, 1) + dt.timedelta(days=rnd.randrange(365))
+        exam_id = f"E{i:06d}"
+        module = "ord" if modality == "ANGIO" and i % 5 == 0 else "raa"
+        file_id = f"F{inst[0]}-{day.month:02d}"
+        exams.append(
+            (
+                exam_id,
+                module,
+                inst[0],
+                inst[2],
+                eq,
+                day,
+                code,
+                modality,
+                group,
+                modality != "MR",
+                pkey,
+                year - born,
+                sex,
+                _kom,
+            )
+        )
+        if dose_types and rnd.random() < 0.9:
+            for dtype, med in dose_types.items():
+                value = round(med * facility_factor[eq] * math.exp(rnd.gauss(0, 0.4)), 4)
+                known = rnd.random() > 0.01  # else an uninterpretable unit
+                doses.append(
+                    (
+                        f"{exam_id}-{dtype}",
+                        exam_id,
+                        True,
+                        inst[0],
+                        dtype,
+                        value if known else None,
+                        UNITS[dtype] if known else None,
+                        UNITS[dtype] if known else "??",
+                        known,
+                        None,
+                        file_id,
+                    )
+                )
+        if rnd.random() < 0.01:  # dose that points to no examination
+            doses.append(
+                (
+                    f"X{i:06d}",
+                    f"X{i:06d}",
+                    False,
+                    inst[0],
+                    "DAP",
+                    1.0,
+                    "Gy.cm2",
+                    "Gy.cm2",
+                    True,
+                    None,
+                    file_id,
+                )
+            )
+    series, attendances, plans = [], [], []
+    for s in range(n_series):
+        inst = rnd.choice(INSTITUTIONS)
+        pkey, _sex, _born, kom = rnd.choice(persons[: max(10, len(persons) // 4)])
+        dx, group = rnd.choice(DX)
+        start = dt.date(year, 1, 1) + dt.timedelta(days=rnd.randrange(330))
+        fractions = rnd.choice([1, 5, 10, 15, 20])
+        dpf = {1: 8.0, 5: 4.0, 10: 3.0, 15: 2.67, 20: 3.0}[fractions]
+        sid = f"S{s:05d}"
+        series.append(
+            (
+                sid,
+                inst[0],
+                pkey,
+                start,
+                year,
+                dx,
+                group,
+                rnd.choice(["1", "2"]),
+                rnd.random() < 0.6,
+                fractions,
+                dpf,
+                dpf * fractions,
+                dpf * fractions,
+                dpf * fractions,
+                kom,
+            )
+        )
+        plans.append((f"D{s:05d}", sid, inst[0], pkey, start - dt.timedelta(days=7), "WEGX10", group))
+        if rnd.random() < 0.3:
+            plans.append((f"D{s:05d}b", sid, inst[0], pkey, start - dt.timedelta(days=3), "WEGX20", group))
+        for f in range(fractions):
+            attendances.append(
+                (
+                    f"A{s:05d}-{f:02d}",
+                    sid,
+                    inst[0],
+                    pkey,
+                    start + dt.timedelta(days=f),
+                    "WEOA10",
+                    True,
+                    rnd.choice([3, 3, 3, 8]),
+                    f"{inst[0]}-LA1",
+                    dpf,
+                )
+            )
+    return {
+        "fct_imaging_examination": (
+            [
+                "examination_id",
+                "source_module",
+                "institution_orgnr",
+                "site_orgnr",
+                "equipment_id",
+                "examination_date",
+                "procedure_code",
+                "modality",
+                "modality_group",
+                "is_ionising",
+                "person_key",
+                "age",
+                "sex",
+                "home_municipality",
+            ],
+            exams,
+        ),
+        "fct_imaging_dose": (
+            [
+                "dose_id",
+                "examination_id",
+                "has_activity",
+                "institution_orgnr",
+                "dose_type",
+                "value",
+                "unit",
+                "unit_as_sent",
+                "is_unit_known",
+                "radiopharmaceutical_code",
+                "source_file_id",
+            ],
+            doses,
+        ),
+        "stg_npr__files": (
+            ["file_id", "module", "institution_orgnr", "period_from"],
+            [
+                (f"F{inst[0]}-{m:02d}", "rad", inst[0], dt.date(year, m, 1))
+                for inst in INSTITUTIONS
+                for m in range(1, 13)
+            ],
+        ),
+        "fct_rt_series": (
+            [
+                "series_id",
+                "institution_orgnr",
+                "person_key",
+                "start_date",
+                "year",
+                "diagnosis_code",
+                "diagnosis_group",
+                "intent",
+                "is_new_patient",
+                "fractions_delivered",
+                "dose_per_fraction_gy",
+                "planned_total_dose_gy",
+                "delivered_dose_gy",
+                "eqd2_gy",
+                "home_municipality",
+            ],
+            series,
+        ),
+        "fct_rt_attendance": (
+            [
+                "attendance_id",
+                "series_id",
+                "institution_orgnr",
+                "person_key",
+                "attendance_date",
+                "procedure_code",
+                "is_treatment",
+                "care_level",
+                "equipment_id",
+                "delivered_dose_gy",
+            ],
+            attendances,
+        ),
+        "fct_rt_dose_plan": (
+            [
+                "dose_plan_id",
+                "series_id",
+                "institution_orgnr",
+                "person_key",
+                "plan_date",
+                "planning_code",
+                "diagnosis_group",
+            ],
+            plans,
+        ),
+        "dim_institution": (
+            ["orgnr", "name", "site_orgnr", "hf_orgnr", "hf_name", "rhf_name"],
+            list(INSTITUTIONS),
+        ),
+        "dim_municipality": (["municipality_number", "rhf_name"], list(MUNICIPALITIES)),
+    }
+
+
+def population_rows(year: int) -> list[tuple]:
+    rows = []
+    for kom, _rhf in MUNICIPALITIES:
+        for sex in ("1", "2"):
+            for group, n in (
+                ("0-17", 9000),
+                ("18-29", 6000),
+                ("30-39", 6000),
+                ("40-49", 5500),
+                ("50-59", 5500),
+                ("60-69", 4500),
+                ("70-79", 3500),
+                ("80+", 2500),
+            ):
+                rows.append((year, kom, sex, group, n))
+    return rows
+
+
+def build(
+    db_path: Path,
+    *,
+    schema: str = "handmade",
+    seed: int = 7,
+    year: int = 2025,
+    n_exams: int = 3000,
+    n_series: int = 300,
+) -> Path:
+    """Write the mart-shaped tables into `schema` of the DuckDB file at db_path."""
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute(f"create schema if not exists {schema}")
+        for name, (cols, rows) in _tables(seed, year, n_exams, n_series).items():
+            arrow = pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)})  # noqa: F841
+            con.execute(f"create or replace table {schema}.{name} as select * from arrow")
+        con.execute(f"drop table if exists {schema}.population")
+        con.execute(
+            f"create table {schema}.population (year integer, municipality_number varchar, "
+            "sex varchar, age_group varchar, population integer)"
+        )
+        con.executemany(f"insert into {schema}.population values (?, ?, ?, ?, ?)", population_rows(year))
+    finally:
+        con.close()
+    return db_path

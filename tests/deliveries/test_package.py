@@ -1,0 +1,159 @@
+"""Delivery folders: files, spreadsheet, manifest, and the diff of two deliveries in a row."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import pytest
+
+from extract.cli import main as cli_main
+from orchestration.delivery import DeliveryError, deliver
+from tests.deliveries.conftest import YEAR
+
+CUT = "2026-03-31"
+
+
+def _serve(harness_db: Path, data_dir: Path) -> Path:
+    """Publish a warehouse copy and a small ledger the way the pipeline lays them out."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(harness_db, data_dir / "warehouse.duckdb")
+    ledger = data_dir / "lake" / "_ledger"
+    ledger.mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        pa.table(
+            {
+                "file_id": ["a" * 64, "b" * 64],
+                "status": ["loaded", "rejected"],
+                "module": ["raa", "rad"],
+                "reason_class": [None, "schema"],
+            }
+        ),
+        ledger / "part-0.parquet",
+    )
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(harness, tmp_path) -> Path:
+    return _serve(harness.db, tmp_path / "data")
+
+
+def test_first_dsa_delivery_has_every_file_and_a_full_manifest(data_dir):
+    folder = deliver("dsa", year=YEAR, data_dir=data_dir, cut=CUT)
+    assert folder == data_dir / "deliveries" / "dsa" / CUT
+    manifest = json.loads((folder / "manifest.json").read_text())
+    tables = sorted(manifest["tables"])
+    assert tables == ["dsa_drl", "dsa_facility_dose", "dsa_population_dose", "dsa_reporting_completeness"]
+    for name in tables:
+        parquet = pq.read_table(folder / f"{name}.parquet")
+        csv = pa_csv.read_csv(folder / f"{name}.csv")
+        assert parquet.num_rows == csv.num_rows == manifest["tables"][name]["rows"] > 0
+        assert set(parquet.column("year").to_pylist()) == {YEAR}
+    assert manifest["tables"]["dsa_drl"]["grain"] == ["year", "procedure_code", "dose_type"]
+    assert manifest["cut"] == CUT and manifest["dbt_version"].startswith("1.11")
+    assert manifest["code_version"]
+    assert manifest["parameters"]["drl_min_patients"] == 20
+    assert [f["file_id"] for f in manifest["input_files"]] == ["a" * 64, "b" * 64]
+    assert manifest["tables"]["dsa_population_dose"]["datatap"] is not None
+    with zipfile.ZipFile(folder / "delivery.xlsx") as book:
+        workbook = book.read("xl/workbook.xml").decode()
+    for name in ["about", *tables]:
+        assert f'name="{name}"' in workbook
+    diff = json.loads((folder / "diff.json").read_text())
+    assert diff["previous"] is None
+    assert all(t["added"] == manifest["tables"][n]["rows"] for n, t in diff["tables"].items())
+    assert (folder / "report.html").stat().st_size > 10_000
+
+
+def _change_one_median_dose(harness, db: Path) -> dict:
+    """Move the median CTDIvol dose of one qualifying facility halfway to the next value: the facility's
+    median becomes exactly that new value, nothing else a delivery shows depends on it."""
+    con = duckdb.connect(str(db))
+    try:
+        facility = con.execute(
+            "select facility_id, procedure_code from intermediate.dlv_facility_typical_values "
+            "where dose_type = 'CTDIVOL' and n_examinations % 2 = 1 and n_patients >= 5 "
+            "order by facility_id limit 1"
+        ).fetchall()[0]
+        doses = con.execute(
+            "select dose_id, value from intermediate.dlv_imaging_doses where facility_id = ? "
+            "and procedure_code = ? and dose_type = 'CTDIVOL' and has_activity and is_standard_adult "
+            "order by value",
+            list(facility),
+        ).fetchall()
+        mid = len(doses) // 2
+        new_value = (doses[mid][1] + doses[mid + 1][1]) / 2
+        con.execute(
+            "update handmade.fct_imaging_dose set value = ? where dose_id = ?", [new_value, doses[mid][0]]
+        )
+    finally:
+        con.close()
+    harness.dbt("run", "--select", "path:models/deliveries", db=db)
+    return {"facility_id": facility[0], "procedure_code": facility[1], "old": doses[mid][1], "new": new_value}
+
+
+def test_second_delivery_diff_shows_exactly_the_changed_dose(harness, data_dir, tmp_path):
+    first = deliver("dsa", year=YEAR, data_dir=data_dir, cut=CUT)
+    resent = tmp_path / "resent.duckdb"
+    shutil.copy(harness.db, resent)
+    change = _change_one_median_dose(harness, resent)
+    shutil.copy(resent, data_dir / "warehouse.duckdb")
+    second = deliver("dsa", year=YEAR, data_dir=data_dir, cut=CUT)
+    assert second.name == f"{CUT}_v2" and first.is_dir()
+    manifest = json.loads((second / "manifest.json").read_text())
+    assert manifest["previous_delivery"] == CUT
+    diff = json.loads((second / "diff.json").read_text())
+    assert diff["previous"] == CUT
+    for name, table in diff["tables"].items():
+        assert (table["added"], table["removed"]) == (0, 0), name
+    assert diff["tables"]["dsa_population_dose"]["changed"] == 0
+    assert diff["tables"]["dsa_reporting_completeness"]["changed"] == 0
+    facility = diff["tables"]["dsa_facility_dose"]
+    assert facility["changed"] == 1
+    (row,) = facility["changed_rows"]
+    assert row["key"] == {
+        "year": YEAR,
+        "facility_id": change["facility_id"],
+        "procedure_code": change["procedure_code"],
+        "dose_type": "CTDIVOL",
+    }
+    assert row["columns"]["median"]["old"] == pytest.approx(change["old"])
+    assert row["columns"]["median"]["new"] == pytest.approx(change["new"])
+    assert set(row["columns"]) <= {"median", "exceeds_reference"}
+    assert diff["tables"]["dsa_drl"]["changed"] <= 1
+
+
+def test_rhf_month_delivery_filters_monthly_tables(data_dir):
+    folder = deliver("rhf", year=YEAR, month=3, data_dir=data_dir, cut=CUT)
+    imaging = pq.read_table(folder / "rhf_imaging_activity.parquet")
+    assert set(imaging.column("month").to_pylist()) == {3}
+    activity = pq.read_table(folder / "rhf_rt_activity.parquet")
+    assert activity.num_rows > 0 and set(activity.column("year").to_pylist()) == {YEAR}
+    assert json.loads((folder / "manifest.json").read_text())["period"] == f"{YEAR}-03"
+
+
+def test_cli_writes_a_delivery(data_dir):
+    assert cli_main(["deliver", "rhf", "--year", str(YEAR), "--data-dir", str(data_dir)]) == 0
+    (folder,) = (data_dir / "deliveries" / "rhf").iterdir()
+    assert (folder / "manifest.json").is_file()
+
+
+def test_bad_requests_fail_clearly_and_leave_nothing(tmp_path, data_dir):
+    with pytest.raises(DeliveryError, match="no served warehouse"):
+        deliver("dsa", year=YEAR, data_dir=tmp_path / "empty")
+    with pytest.raises(DeliveryError, match="unknown delivery kind"):
+        deliver("xyz", year=YEAR, data_dir=data_dir)
+    with pytest.raises(DeliveryError, match="month"):
+        deliver("rhf", year=YEAR, month=13, data_dir=data_dir)
+    with pytest.raises(DeliveryError, match="cut"):
+        deliver("rhf", year=YEAR, data_dir=data_dir, cut="yesterday")
+    assert not (tmp_path / "empty" / "deliveries").exists()
+    leftovers = list((data_dir / "deliveries").rglob(".tmp-*")) if (data_dir / "deliveries").exists() else []
+    assert leftovers == []

@@ -1,0 +1,222 @@
+"""The lake's guarantees: layout, idempotency, duplicates, module filter, pieces of big files, crash
+safety (kill and rerun), and that no fødselsnummer is ever written."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from extract import ingest as ig
+from extract import lake as lk
+from extract.model.messages import MODULES, lake_tables, table_columns
+from tests.extract.conftest import TEST_KEY, findings, lake_state, ledger, ledger_by_path, rows_of, table
+from tests.extract.xmlbuild import build, fid_for
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _fill(inbox: Path, n: int = 2, holders: int = 2) -> None:
+    for i in range(n):
+        for m in MODULES:
+            override = _lopenr(i)
+            (inbox / m).mkdir(exist_ok=True)
+            (inbox / m / f"{m}_{i}.xml").write_bytes(build(m, counts={"patient_holder": holders}, override=override))
+
+
+def _lopenr(i: int):
+    def override(key, idx, attrs):
+        if key == "message":
+            attrs["lopenr"] = str(100 + i)  # distinct bytes per file
+        return attrs
+
+    return override
+
+
+def test_init_lake_has_a_schema_part_per_table(lake):
+    lk.init_lake(lake)
+    for m in MODULES:
+        for t in lake_tables(m):
+            part = lake / m / t / lk.SCHEMA_PART
+            schema = pq.read_schema(part)
+            assert schema.names == [c for c, _ in table_columns(m, t)]
+            assert pq.read_metadata(part).num_rows == 0
+    assert pq.read_schema(lake / "_ledger" / lk.SCHEMA_PART) == lk.LEDGER_SCHEMA
+    assert pq.read_schema(lake / "_findings" / lk.SCHEMA_PART) == lk.FINDINGS_SCHEMA
+
+
+def test_idempotent(inbox, lake):
+    _fill(inbox)
+    first = ig.ingest(inbox, lake, workers=2)
+    assert first.loaded == 2 * len(MODULES)
+    files_before = sorted(p.relative_to(lake) for p in lake.rglob("*.parquet"))
+    state_before = lake_state(lake)
+    again = ig.ingest(inbox, lake, workers=2)
+    assert (again.files_seen, again.loaded, again.skipped) == (0, 0, 2 * len(MODULES))
+    assert sorted(p.relative_to(lake) for p in lake.rglob("*.parquet")) == files_before
+    assert lake_state(lake) == state_before
+    assert ig.pending_files(inbox, lake) == []
+
+
+def test_small_files_share_parts(inbox, lake):
+    _fill(inbox, n=4)
+    ig.ingest(inbox, lake, workers=1)
+    parts = [p for p in (lake / "raa" / "episode").glob("*.parquet") if p.name != lk.SCHEMA_PART]
+    assert len(parts) == 1
+    assert len({r["file_id"] for r in table(lake, "raa", "episode")}) == 4
+
+
+def test_same_bytes_twice_loaded_once(inbox, lake):
+    data = build("str")
+    (inbox / "a.xml").write_bytes(data)
+    (inbox / "b.xml").write_bytes(data)
+    s = ig.ingest(inbox, lake, workers=1)
+    assert (s.loaded, s.duplicates) == (1, 1)
+    entries = ledger_by_path(lake)
+    assert entries["a.xml"]["status"] == "loaded" and entries["b.xml"]["status"] == "duplicate"
+    assert entries["a.xml"]["file_id"] == entries["b.xml"]["file_id"]
+    assert len(table(lake, "str", "episode")) == rows_of(entries["a.xml"])["episode"]
+    # The same bytes arriving later under a third name: recorded as duplicate, not loaded again.
+    (inbox / "later").mkdir()
+    (inbox / "later" / "c.xml").write_bytes(data)
+    s = ig.ingest(inbox, lake, workers=1)
+    assert (s.loaded, s.duplicates) == (0, 1)
+    assert len(ledger(lake)) == 3
+
+
+def test_ignored_paths(inbox, lake):
+    (inbox / "_truth").mkdir()
+    (inbox / "_truth" / "x.xml").write_bytes(build("str"))
+    (inbox / ".hidden.xml").write_bytes(build("str"))
+    (inbox / "real.xml").write_bytes(build("str"))
+    ig.ingest(inbox, lake, workers=1)
+    assert [r["path"] for r in ledger(lake)] == ["real.xml"]
+
+
+def test_module_filter_keeps_the_ledger_consistent(inbox, lake):
+    _fill(inbox, n=1)
+    (inbox / "junk.bin").write_bytes(b"\x00\x01 not xml")
+    s = ig.ingest(inbox, lake, workers=1, modules={"str"})
+    assert (s.loaded, s.rejected) == (1, 1)  # the junk is recorded by whoever comes first
+    assert {r["module"] for r in ledger(lake) if r["status"] == "loaded"} == {"str"}
+    assert sorted(p.name for p in ig.pending_files(inbox, lake)) == sorted(f"{m}_0.xml" for m in MODULES if m != "str")
+    assert [p.name for p in ig.pending_files(inbox, lake, modules={"raa"})] == ["raa_0.xml"]
+    s = ig.ingest(inbox, lake, workers=1, modules={"raa", "rad"})
+    assert (s.loaded, s.rejected) == (2, 0)
+    s = ig.ingest(inbox, lake, workers=1)
+    assert (s.loaded, s.rejected) == (2, 0)
+    assert len(ledger(lake)) == len(MODULES) + 1
+
+
+def _two_institution_file() -> bytes:
+    def faults(key, idx, attrs):
+        if key == "episode" and idx.get("institution") == 1 and idx["patient_holder"] == 7 and idx["episode"] == 1:
+            attrs["episodeID"] = "EP2-0"  # duplicate of an episode in an earlier piece
+        if key == "rt_attendance" and idx["patient_holder"] == 3:
+            attrs["refUtstyr"] = "NOPE"
+        return attrs
+
+    return build("str", envelope=True, counts={"institution": 2, "patient_holder": 12}, override=faults)
+
+
+def test_big_file_in_pieces_equals_whole(tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "big.xml").write_bytes(_two_institution_file())
+    whole = tmp_path / "whole"
+    ig.ingest(inbox, whole, workers=2)
+    monkeypatch.setattr(ig, "SPLIT_ABOVE", 1000)
+    monkeypatch.setattr(ig, "PIECE_BYTES", 12_000)
+    pieces = tmp_path / "pieces"
+    ig.ingest(inbox, pieces, workers=2)
+    assert len(list((pieces / "str" / "episode").glob("*.parquet"))) > 3  # really cut
+    assert lake_state(pieces) == lake_state(whole)
+    classes = sorted(f["finding_class"] for f in findings(whole))
+    assert classes.count("duplicate_key") == 1 and "dangling_reference" in classes
+
+
+def test_rejected_piece_rejects_the_whole_file(inbox, lake, monkeypatch):
+    data = _two_institution_file()
+    cut = data.rindex(b"<Objektholder")
+    (inbox / "bad.xml").write_bytes(data[:cut] + data[cut:].replace(b"omsorgsniva=\"3\"", b"omsorgsniva=\"7\"", 1))
+    monkeypatch.setattr(ig, "SPLIT_ABOVE", 1000)
+    monkeypatch.setattr(ig, "PIECE_BYTES", 12_000)
+    s = ig.ingest(inbox, lake, workers=2)
+    assert s.rejections == {"schema_invalid": 1}
+    assert table(lake, "str", "episode") == [] and findings(lake) == []
+    line = data[: data.index(b'omsorgsniva="3"', cut)].count(b"\n") + 1
+    reported = int(re.search(r"line (\d+)", ledger(lake)[0]["reason"]).group(1))
+    assert abs(reported - line) <= 25  # "near": the validator knows only the last finished element
+
+
+def test_no_fodselsnummer_anywhere(inbox, lake):
+    fids = [fid_for(i) for i in range(40)]
+
+    def with_fids(key, idx, attrs):
+        if key == "person_ident":
+            attrs["fid"] = fids[idx["person_ident"] + 20 * idx["institution"]]
+        return attrs
+
+    (inbox / "ide.xml").write_bytes(build("ide", counts={"person_ident": 20, "institution": 2}, override=with_fids))
+    bad = build("ide", override=lambda k, i, a: {**a, "fid": "99999999999"} if k == "person_ident" else a)
+    (inbox / "ide_bad.xml").write_bytes(bad)
+    fids.append("99999999999")
+    ig.ingest(inbox, lake, workers=1)
+    assert len(table(lake, "ide", "person_ident")) == 43
+    for path in lake.rglob("*"):
+        if not path.is_file():
+            continue
+        raw = path.read_bytes()
+        assert not any(f.encode() in raw for f in fids), path
+        if path.suffix == ".parquet":
+            text = repr(pq.read_table(path).to_pylist())
+            assert not any(f in text for f in fids), path
+
+
+def _copy_inbox(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst)
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_kill_and_rerun_equals_one_clean_run(tmp_path, split):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _fill(inbox, n=6, holders=40)
+    if split:
+        (inbox / "big.xml").write_bytes(build("raa", counts={"institution": 2, "patient_holder": 150}))
+    env = {**os.environ, "STRALEBRUK_PSEUDONYM_KEY": TEST_KEY, "PYTHONPATH": str(PROJECT)}
+    code = (
+        "import sys; from pathlib import Path; from extract import ingest as ig\n"
+        "if __name__ == '__main__':\n"
+        f"    ig.SPLIT_ABOVE = {300_000 if split else 1 << 40}; ig.PIECE_BYTES = 60_000; ig.STREAM_ABOVE = 150_000\n"
+        "    ig.BATCH_FILES = 4\n"
+        "    ig.ingest(Path(sys.argv[1]), Path(sys.argv[2]), workers=2)\n"
+    )
+    script = tmp_path / "run.py"
+    script.write_text(code)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(script), str(inbox), str(killed)], env=env, cwd=PROJECT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    ledger_dir = killed / "_ledger"
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ledger_dir.exists() and any(p.name != lk.SCHEMA_PART for p in ledger_dir.glob("*.parquet")):
+            break
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    n_files = sum(1 for _ in ig.inbox_files(inbox))
+    assert len(ledger(killed)) < n_files, "the run finished before the kill; make the inbox bigger"
+    subprocess.run([sys.executable, str(script), str(inbox), str(killed)], env=env, cwd=PROJECT, check=True)
+    clean = tmp_path / "clean"
+    subprocess.run([sys.executable, str(script), str(inbox), str(clean)], env=env, cwd=PROJECT, check=True)
+    assert len(ledger(clean)) == n_files
+    assert lake_state(killed) == lake_state(clean)
+    assert not [p for p in killed.rglob(".*.tmp")]

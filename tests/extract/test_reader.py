@@ -1,0 +1,136 @@
+"""The reader on small hand-built messages: every table, both envelopes, versions and encodings."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import defaultdict
+
+import pyarrow as pa
+import pytest
+from lxml import etree
+
+from extract import reader
+from extract.model.messages import ELEMENTS, MODULES, VERSIONS, lake_tables, module_namespace, table_columns, walk
+from tests.extract.conftest import TEST_KEY
+from tests.extract.xmlbuild import VALID_DNUMBER, build, fid_for
+
+
+def read_bytes(tmp_path, data: bytes, validate: bool = True):
+    path = tmp_path / "m.xml"
+    path.write_bytes(data)
+    out: dict[str, list[pa.RecordBatch]] = defaultdict(list)
+    sn = reader.sniff(data[: reader.SNIFF_BYTES])
+    res = reader.read_segment(
+        reader.Segment(str(path), 0, len(data)),
+        sn,
+        file_id="f" * 64,
+        key=TEST_KEY.encode(),
+        sink=lambda t, b: out[t].append(b),
+        validate=validate,
+    )
+    tables = {t: pa.Table.from_batches(bs).to_pylist() for t, bs in out.items()}
+    return res, tables
+
+
+def expected_counts(data: bytes, module: str, version: str) -> dict[str, int]:
+    """Count elements with the tree API, by tag under the parent tag, independently of the reader."""
+    doc = etree.fromstring(data)
+    ns = {"n": module_namespace(module, version)}
+    counts = {}
+    for el, ancestors in walk(module):
+        path = "//" + "/".join(f"n:{a.tag}" for a in (*ancestors[-1:], el))
+        counts[el.key] = len(doc.xpath(path, namespaces=ns))
+    return counts
+
+
+@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("envelope", [False, True])
+@pytest.mark.parametrize("encoding", ["UTF-8", "ISO-8859-1"])
+def test_every_table_counted_in_every_variant(tmp_path, module, version, envelope, encoding):
+    data = build(module, version, envelope=envelope, encoding=encoding, counts={"institution": 2})
+    res, tables = read_bytes(tmp_path, data)
+    assert res.module == module and res.version == version
+    assert res.envelope == ("MsgHead" if envelope else "Melding")
+    assert res.encoding == encoding
+    assert res.rows == expected_counts(data, module, version)
+    assert set(res.rows) == set(lake_tables(module))
+    for name, rows in tables.items():
+        assert list(rows[0]) == [c for c, _ in table_columns(module, name)]
+    # Norwegian letters survive either encoding.
+    assert tables["contact_person"][0]["kontPerson"] == "Åse Ørnes"
+
+
+def test_lineage_and_carried_keys(tmp_path):
+    data = build("raa", counts={"patient_holder": 3, "episode": 2})
+    _, tables = read_bytes(tmp_path, data)
+    code = [r for r in tables["procedure_code"] if r["pasientNr"] == "P2" and r["episodeID"] == "EP2-1"]
+    assert [r["kodeVerdi"] for r in code] == ["SSC0AA", "ZTX0EA"]
+    row = code[0]
+    assert row["institusjonID"] == "974557740"
+    assert (row["message_type"], str(row["period_from"]), str(row["period_to"])) == ("B", "2025-01-01", "2025-01-31")
+    assert (str(row["extraction_date"]), row["lopenr"], row["version"]) == ("2025-02-05", "42", "58.0.1")
+    assert (row["tjenesteNr"], row["tiltakNr"], row["typeTiltak"], row["prosNr"]) == (1, 1, "2", "1")
+    # record_no is the element's position among all start tags of the file.
+    doc = etree.fromstring(data)
+    elements = list(doc.iter(etree.Element))
+    ns = module_namespace("raa", "58.0.1")
+    first_code = doc.xpath("//n:Objektholder[@pasientNr='P2']/n:Episode[@episodeID='EP2-1']//n:Kode", namespaces={"n": ns})
+    assert row["record_no"] == elements.index(first_code[1]) + 1  # [0] is the condition's Kode
+
+
+def test_57_spelling_of_kodeverk_lands_in_the_same_column(tmp_path):
+    data = build("str", "57.0.1")
+    assert b'Kodeverk="M"' in data and b'kodeverk=' not in data
+    _, tables = read_bytes(tmp_path, data)
+    assert {r["kodeverk"] for r in tables["procedure_code"]} == {"M"}
+    assert {r["kodeverk"] for r in tables["condition_code"]} == {"D"}
+
+
+def test_58_file_with_57_spelling_is_schema_invalid(tmp_path):
+    data = build("str", "58.0.1").replace(b"kodeverk=", b"Kodeverk=")
+    with pytest.raises(reader.Rejected) as e:
+        read_bytes(tmp_path, data)
+    assert e.value.reason_class == "schema_invalid"
+    assert "'kodeverk' is required" in e.value.reason and "line" in e.value.reason
+
+
+def test_fid_replaced_by_pseudonym_and_checked(tmp_path):
+    def bad_second(key, idx, attrs):
+        if key == "person_ident" and idx["person_ident"] == 1:
+            attrs["fid"] = attrs["fid"][:10] + str((int(attrs["fid"][10]) + 1) % 10)
+        if key == "person_ident" and idx["person_ident"] == 2:
+            attrs["fid"], attrs["typeID"] = VALID_DNUMBER, "2"
+        return attrs
+
+    data = build("ide", override=bad_second)
+    res, tables = read_bytes(tmp_path, data)
+    rows = tables["person_ident"]
+    assert "fid" not in rows[0]
+    expected = hmac.new(TEST_KEY.encode(), fid_for(0).encode(), hashlib.sha256).hexdigest()
+    assert rows[0]["person_pseudonym"] == expected
+    assert [r["fid_valid"] for r in rows] == [True, False, True]
+    assert [f[3] for f in res.findings] == ["invalid_fodselsnummer"]
+    assert fid_for(1)[:10] not in repr(res.findings)
+
+
+def test_without_validation_same_rows(tmp_path):
+    data = build("rad", counts={"patient_holder": 3})
+    a, ta = read_bytes(tmp_path, data, validate=True)
+    b, tb = read_bytes(tmp_path, data, validate=False)
+    assert a.rows == b.rows and ta == tb
+
+
+def test_unknown_element_skipped_without_validation(tmp_path):
+    data = build("raa").replace(b"<Kontakt ", b'<Extra a="1"><Kode kodeNr="9"/></Extra><Kontakt ')
+    res, _ = read_bytes(tmp_path, data, validate=False)
+    assert res.rows["condition_code"] == expected_counts(build("raa"), "raa", "58.0.1")["condition_code"]
+
+
+def test_model_tables_match_elements():
+    # Every element with a table in a module appears in walk order exactly once per parent.
+    for module in MODULES:
+        keys = lake_tables(module)
+        assert len(keys) == len(set(keys))
+        assert all(ELEMENTS[k].table for k in keys)

@@ -1,0 +1,68 @@
+"""The functions behind the asset checks and the serving asset, on hand-made inputs."""
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.checks import latest_period, parquet_tables, small_cells
+from orchestration.publish import publish
+
+
+def test_small_cells_flags_only_patient_counts_from_1_to_4():
+    table = pa.table(
+        {
+            "n_patients": [0, 1, 4, 5, None],
+            "n_new_patients": [5, 6, 7, 8, 2],
+            "n_series": [1, 2, 3, 4, 1],  # counts series, not patients: not suppressed
+        }
+    )
+    assert small_cells({"rhf_rt_activity": table}) == {
+        "rhf_rt_activity.n_patients": 2,
+        "rhf_rt_activity.n_new_patients": 1,
+    }
+    assert small_cells({"ok": pa.table({"n_patients": [0, 5, 100]})}) == {}
+
+
+def test_parquet_tables_reads_a_delivery_folder(tmp_path):
+    pq.write_table(pa.table({"n_patients": [3]}), tmp_path / "rhf_rt_migration.parquet")
+    (tmp_path / "rhf_rt_migration.csv").write_text("n_patients\n3\n")
+    assert small_cells(parquet_tables(tmp_path)) == {"rhf_rt_migration.parquet.n_patients": 1}
+
+
+def test_latest_period_reads_the_message_tables(tmp_path):
+    assert latest_period(tmp_path) is None
+    for module, period_to in (("str", "2025-11-30"), ("raa", "2025-12-31"), ("ide", None)):
+        folder = tmp_path / module / "message"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({"period_to": pa.array([period_to], pa.string())}), folder / "p.parquet")
+    assert latest_period(tmp_path) == (2025, 12)
+
+
+def _warehouse(path, n):
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists marts")
+        con.execute(f"create or replace table marts.fct_x as select range as id from range({n})")
+
+
+def test_publish_swaps_atomically_under_an_open_reader(tmp_path):
+    build, served = tmp_path / "build" / "warehouse.duckdb", tmp_path / "warehouse.duckdb"
+    build.parent.mkdir()
+    _warehouse(build, 3)
+    assert publish(build, served) == {"fct_x": 3}
+    reader = duckdb.connect(str(served), read_only=True)
+    try:
+        _warehouse(build, 7)
+        assert publish(build, served) == {"fct_x": 7}
+        # The open reader still sees the complete old file, not a mixture.
+        assert reader.execute("select count(*) from marts.fct_x").fetchall() == [(3,)]
+    finally:
+        reader.close()
+    with duckdb.connect(str(served), read_only=True) as again:
+        assert again.execute("select count(*) from marts.fct_x").fetchall() == [(7,)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build", "warehouse.duckdb"]  # no temp left
+
+
+def test_publish_without_a_build_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="dbt build first"):
+        publish(tmp_path / "missing.duckdb", tmp_path / "warehouse.duckdb")

@@ -1,0 +1,100 @@
+"""The definitions load, `dg` accepts them, and the graph is wired as the contract says."""
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+
+import dagster as dg
+import pytest
+
+from extract.model.messages import MODULES, lake_tables
+from orchestration.settings import PROJECT_ROOT
+from tests.orchestration.contract import DELIVERY_ASSETS, DELIVERY_MODELS, MARTS
+
+
+def test_dg_check_defs_passes(dbt_manifest):
+    dg_cli = f"{sys.executable.rsplit('/', 1)[0]}/dg"
+    done = subprocess.run([dg_cli, "check", "defs"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_every_lake_table_is_an_asset_and_every_dependency_resolves(defs):
+    graph = defs.resolve_asset_graph()
+    for module in MODULES:
+        for table in lake_tables(module):
+            assert graph.get(dg.AssetKey([f"npr_{module}", table])).is_materializable
+    for key in graph.get_all_asset_keys():
+        for parent in graph.get(key).parent_keys:
+            # A dbt source that did not match an extraction asset would be a stub here.
+            assert graph.get(parent).is_materializable, f"{key.to_user_string()} <- {parent.to_user_string()}"
+
+
+def test_dbt_sources_are_the_lake_assets(defs, dbt_manifest):
+    manifest = json.loads(dbt_manifest.read_text())
+    graph = defs.resolve_asset_graph()
+    sources = [(s["source_name"], s["name"]) for s in manifest["sources"].values()]
+    assert {name for name, _ in sources} >= {f"npr_{m}" for m in MODULES} | {"lake"}
+    for source, table in sources:
+        assert graph.get(dg.AssetKey([source, table])).is_materializable
+
+
+def test_contract_names_are_assets_grouped_by_model_folder(defs):
+    graph = defs.resolve_asset_graph()
+    # dagster-dbt's default keys: [schema, model], the name analysts query in the served warehouse.
+    for name in MARTS:
+        assert graph.get(dg.AssetKey(["marts", name])).group_name == "marts", name
+    for name in DELIVERY_MODELS:
+        assert graph.get(dg.AssetKey(["marts", name])).group_name == "deliveries", name
+    for name in DELIVERY_ASSETS:
+        assert dg.AssetKey("served_warehouse") in graph.get(dg.AssetKey(name)).parent_keys
+
+
+def test_everything_touching_the_build_file_shares_the_warehouse_pool(defs):
+    pools = {
+        key.to_user_string(): defs.resolve_assets_def(key).op.pool
+        for key in defs.resolve_asset_graph().get_all_asset_keys()
+    }
+    for name in (*[f"marts/{m}" for m in MARTS + DELIVERY_MODELS], "served_warehouse"):
+        assert pools[name] == "warehouse", name
+    assert pools["npr_str/message"] == "lake"
+
+
+def test_dbt_tests_become_asset_checks(defs, dbt_manifest):
+    manifest = json.loads(dbt_manifest.read_text())
+    tests_on_models = [
+        n for n in manifest["nodes"].values() if n["resource_type"] == "test" and n.get("attached_node")
+    ]
+    check_keys = defs.resolve_asset_graph().asset_check_keys
+    if not tests_on_models:
+        pytest.skip("the dbt project has no tests yet")
+    assert len(check_keys) >= len({t["name"] for t in tests_on_models})
+
+
+@pytest.mark.parametrize(
+    ("schedule", "at", "expected"),
+    [
+        ("monthly_rhf_delivery", datetime(2026, 1, 3, 6), {"year": 2025, "month": 12}),
+        ("monthly_rhf_delivery", datetime(2026, 7, 3, 6), {"year": 2026, "month": 6}),
+        ("yearly_dsa_delivery", datetime(2026, 5, 1, 6), {"year": 2025}),
+    ],
+)
+def test_delivery_schedules_ask_for_the_period_just_ended(defs, schedule, at, expected):
+    schedule_def = defs.resolve_schedule_def(schedule)
+    request = schedule_def(dg.build_schedule_context(scheduled_execution_time=at))
+    asset = f"{schedule.split('_')[1]}_delivery"
+    assert request.run_config == {"ops": {asset: {"config": expected}}}
+    job = defs.resolve_job_def(schedule_def.job_name)
+    assert dg.validate_run_config(job, request.run_config)
+
+
+def test_nightly_rebuild_only_when_the_lake_is_newer(defs):
+    schedule_def = defs.resolve_schedule_def("nightly_warehouse")
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance)
+        assert isinstance(schedule_def(context), dg.RunRequest)  # never published
+        for key in (dg.AssetKey(["lake", "ledger"]), dg.AssetKey("served_warehouse")):
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        assert isinstance(schedule_def(context), dg.SkipReason)
+        instance.report_runless_asset_event(dg.AssetMaterialization(dg.AssetKey(["lake", "ledger"])))
+        assert isinstance(schedule_def(context), dg.RunRequest)

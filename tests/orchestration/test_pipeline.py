@@ -1,0 +1,71 @@
+"""The whole graph on a tiny generated inbox: every step succeeds, every check passes, the served
+warehouse answers for every mart, the deliveries are written."""
+
+import json
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.instance import dagster_home
+from tests.orchestration.contract import DELIVERY_ASSETS, DELIVERY_MODELS, MARTS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def instance(pipeline):
+    with dg.DagsterInstance.from_config(str(dagster_home(pipeline.paths))) as instance:
+        yield instance
+
+
+def test_the_run_succeeds_with_a_readable_summary(pipeline):
+    assert pipeline.exit_code == 0, pipeline.output[-4000:]
+    out = pipeline.output
+    assert "▶ extract_str" in out and "✓ dbt_warehouse" in out
+    assert "Done in" in out and "Checks:" in out and " 0 failed" in out
+    assert str(pipeline.paths.served_warehouse) in out
+    assert "stralebruk ui" in out
+
+
+def test_every_asset_is_materialized_and_every_check_passes(defs, pipeline, instance):
+    graph = defs.resolve_asset_graph()
+    for key in graph.materializable_asset_keys:
+        assert instance.get_latest_materialization_event(key) is not None, key.to_user_string()
+    checks = graph.asset_check_keys
+    assert len(checks) > 4
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(checks))
+    for check in checks:
+        assert check in latest, f"{check.to_user_string()} never ran"
+        evaluation = latest[check].event.dagster_event.event_specific_data
+        assert evaluation.passed, f"{check.to_user_string()}: {evaluation.metadata}"
+
+
+def test_the_served_warehouse_answers_for_every_contract_name(pipeline):
+    with duckdb.connect(str(pipeline.paths.served_warehouse), read_only=True) as con:
+        counts = {
+            name: con.execute(f"select count(*) from marts.{name}").fetchall()[0][0]
+            for name in (*MARTS, *DELIVERY_MODELS)
+        }
+    assert counts["fct_imaging_examination"] > 0 and counts["fct_rt_attendance"] > 0, counts
+
+
+def test_the_ledger_accounts_for_every_inbox_file(pipeline):
+    from extract.ingest import inbox_files
+    from orchestration.checks import ledger_statuses
+
+    statuses = ledger_statuses(pipeline.paths.lake)
+    assert sum(statuses.values()) == len(inbox_files(pipeline.paths.inbox))
+    assert statuses.get("loaded", 0) > 0 and statuses.get("rejected", 0) > 0
+
+
+def test_the_deliveries_are_written(pipeline, instance):
+    for asset in DELIVERY_ASSETS:
+        event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+        folder = event.asset_materialization.metadata["path"].value
+        manifest = json.loads(
+            (
+                pipeline.paths.deliveries / asset.split("_")[0] / folder.split("/")[-1] / "manifest.json"
+            ).read_text()
+        )
+        assert manifest["tables"], asset

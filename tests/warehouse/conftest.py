@@ -1,0 +1,51 @@
+"""One small generated year, ingested and built by dbt into a temporary data dir (shared by the
+warehouse tests of a session)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from orchestration.settings import DBT_PROJECT_DIR, Paths
+
+DBT = Path(sys.executable).parent / "dbt"
+# The core warehouse only: the delivery models are another helper's and tested on their own.
+CORE_SELECTION = ["--exclude", "path:models/deliveries", "path:seeds/deliveries", "path:seeds/synthetic"]
+
+
+def run_dbt(paths: Paths, *args: str, target_dir: Path) -> subprocess.CompletedProcess:
+    """`dbt <args>` on the project with the data dir's lake and build warehouse."""
+    paths.build_warehouse.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **paths.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "0"}
+    return subprocess.run(
+        [str(DBT), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(target_dir / "target"), "--log-path", str(target_dir / "logs")],
+        env=env, capture_output=True, text=True, check=False,
+    )
+
+
+@dataclass
+class Built:
+    paths: Paths
+    truth: dict
+    truth_dir: Path
+    build: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory) -> Built:
+    from extract.ingest import ingest
+    from extract.synth import generate
+
+    data = tmp_path_factory.mktemp("warehouse_data")
+    paths = Paths.from_env(data)
+    manifest = generate(paths.inbox, year=2025, scale=0.002, seed=1, progress=False)
+    ingest(paths.inbox, paths.lake)
+    build = run_dbt(paths, "build", *CORE_SELECTION, target_dir=data)
+    return Built(paths, json.loads(Path(manifest).read_text()), Path(manifest).parent, build)
