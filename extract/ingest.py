@@ -28,6 +28,7 @@ import mmap
 import multiprocessing
 import os
 import re
+import resource
 import sys
 import time
 import uuid
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from extract import lake as lk
 from extract.model import faults
@@ -49,7 +51,6 @@ from extract.reader import (
     Rejected,
     Segment,
     Sniff,
-    merge_cross_checks,
     read_segment,
     resolve,
     sniff,
@@ -59,6 +60,18 @@ SPLIT_ABOVE = 64 << 20  # files larger than this are cut into pieces
 PIECE_BYTES = 64 << 20  # largest piece
 STREAM_ABOVE = 16 << 20  # files larger than this get a batch of their own (rows not held in memory)
 BATCH_FILES = 200
+_HEADER = (
+    "module",
+    "version",
+    "envelope",
+    "encoding",
+    "message_type",
+    "institutions",
+    "period_from",
+    "period_to",
+    "extraction_date",
+    "lopenr",
+)
 
 
 @dataclass
@@ -72,6 +85,7 @@ class IngestSummary:
     findings: int = 0
     seconds: float = 0.0
     rejections: dict[str, int] = field(default_factory=dict)
+    peak_rss_mb: float = 0.0  # the largest of this process and the workers it used
 
 
 @dataclass
@@ -81,8 +95,7 @@ class FileTask:
     size: int
     mtime_ns: int
     file_id: str
-    sniff: Sniff | None
-    reject: Rejected | None = None  # decided before parsing (sniff)
+    sniff: Sniff
 
 
 # --- inbox ---------------------------------------------------------------------------------------
@@ -104,13 +117,6 @@ def _hash_and_head(path: Path) -> tuple[str, bytes]:
         while block := fh.read(8 << 20):
             h.update(block)
     return h.hexdigest(), head
-
-
-def _sniff(head: bytes) -> tuple[Sniff | None, Rejected | None]:
-    try:
-        return sniff(head), None
-    except Rejected as r:
-        return None, r
 
 
 class _Seen:
@@ -135,11 +141,11 @@ def _scan(inbox: Path, seen: _Seen, modules: set[str] | None, summary: IngestSum
         if (file_id, rel) in seen.pairs:
             summary.skipped += 1
             continue
-        sn, rej = _sniff(head)
-        if modules is not None and sn is not None and sn.module in MODULES and sn.module not in modules:
+        sn = sniff(head)
+        if modules is not None and sn.module in MODULES and sn.module not in modules:
             summary.skipped += 1
             continue
-        task = FileTask(str(path), rel, st.st_size, st.st_mtime_ns, file_id, sn, rej)
+        task = FileTask(str(path), rel, st.st_size, st.st_mtime_ns, file_id, sn)
         duplicate = file_id in seen.ids or file_id in this_run
         this_run.add(file_id)
         yield task, duplicate
@@ -183,17 +189,59 @@ def _find_tag(mm, pattern: bytes, start: int, end: int | None = None, reverse: b
             start = pos + 1
 
 
+def _after_objektholder(mm, pos: int, q: bytes) -> bool:
+    """Is the element just before `pos` an Objektholder (so `pos` is not an institution's first)?"""
+    window = mm[max(0, pos - 4096) : pos]
+    last = window[window.rfind(b"<") :]
+    return last.startswith((b"</" + q + b"Objektholder", b"<" + q + b"Objektholder"))
+
+
+def _scan_pieces(path: str, cuts: list[int], inst: bytes) -> tuple[list[int], list[int], list[int]]:
+    """One sequential read (page cache, not our RSS): element starts and newlines per piece, and
+    where every Institusjon starts. Blocks end just before a '<', so no tag straddles two."""
+    starts, lines, insts = [0] * (len(cuts) - 1), [0] * (len(cuts) - 1), []
+    piece, offset, carry = 0, 0, b""
+    with open(path, "rb") as fh:
+        while True:
+            data = fh.read(8 << 20)
+            block = carry + data
+            if not block:
+                break
+            cut = block.rfind(b"<") if data else len(block)
+            block, carry = (block[:cut], block[cut:]) if cut > 0 else (block, b"")
+            i = block.find(inst)
+            while i >= 0:
+                if i + len(inst) < len(block) and block[i + len(inst)] in _DELIMS:
+                    insts.append(offset + i)
+                i = block.find(inst, i + 1)
+            pos = 0
+            while pos < len(block):
+                end = min(len(block), cuts[piece + 1] - offset)
+                starts[piece] += _starts(block[pos:end])
+                lines[piece] += block.count(b"\n", pos, end)
+                pos = end
+                if offset + pos >= cuts[piece + 1] and piece < len(starts) - 1:
+                    piece += 1
+            offset += len(block)
+            if not data and not carry:
+                break
+    return starts, lines, insts
+
+
 def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] | None:
-    """Cut a file into about `pieces` self-contained segments, or None if it cannot be cut."""
+    """Cut a file into about `pieces` self-contained segments, or None if it cannot be cut.
+
+    Only a few pages around the cut points are read through mmap; the counting pass reads the
+    file sequentially, so memory stays flat whatever the size.
+    """
     m = _OH.search(head)
     if m is None or pieces < 2:
         return None
-    prefix_ns = m.group(1)
-    oh = b"<" + prefix_ns + b"Objektholder"
-    inst = b"<" + prefix_ns + b"Institusjon"
+    q = m.group(1)
+    oh, inst = b"<" + q + b"Objektholder", b"<" + q + b"Institusjon"
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         first_oh = _find_tag(mm, oh, 0)
-        first_inst = _find_tag(mm, inst, 0, first_oh)
+        first_inst = _find_tag(mm, inst, 0, first_oh) if first_oh >= 0 else -1
         if first_oh < 0 or first_inst < 0:
             return None
         # The elements open at an Objektholder: closed again at the end of every piece but the last.
@@ -205,14 +253,14 @@ def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] 
                 stack.pop()
             else:
                 stack.append(t.group(2))
-        suffix = b"".join(b"</" + q + b">" for q in reversed(stack))
+        suffix = b"".join(b"</" + name + b">" for name in reversed(stack))
         cuts = [0]
         step = size // pieces
         for k in range(1, pieces):
             pos = _find_tag(mm, oh, max(k * step, cuts[-1] + 1))
             # Never cut before an institution's first Objektholder: the piece before would end
             # with an Institusjon holding none, which the schema refuses.
-            while pos >= 0 and _find_tag(mm, oh, _find_tag(mm, inst, 0, pos, reverse=True)) == pos:
+            while pos >= 0 and not _after_objektholder(mm, pos, q):
                 pos = _find_tag(mm, oh, pos + 1)
             if pos < 0:
                 break
@@ -220,16 +268,16 @@ def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] 
         if len(cuts) < 2:
             return None
         cuts.append(size)
+        starts, lines, insts = _scan_pieces(path, cuts, inst)
         head_bytes = mm[:first_inst]
         segments = []
-        elements = lines = 0
+        elements = newlines = 0
         for k in range(len(cuts) - 1):
             a, b = cuts[k], cuts[k + 1]
             prefix = b""
             if k > 0:
-                inst_start = _find_tag(mm, inst, 0, a, reverse=True)
-                inst_oh = _find_tag(mm, oh, inst_start)
-                prefix = head_bytes + mm[inst_start:inst_oh]
+                inst_start = max(i for i in insts if i < a)
+                prefix = head_bytes + mm[inst_start : _find_tag(mm, oh, inst_start)]
             segments.append(
                 Segment(
                     path,
@@ -238,12 +286,11 @@ def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] 
                     prefix=prefix,
                     suffix=suffix if k < len(cuts) - 2 else b"",
                     record_base=elements,
-                    line_offset=lines - prefix.count(b"\n"),
+                    line_offset=newlines - prefix.count(b"\n"),
                 )
             )
-            data = mm[a:b]
-            elements += _starts(data)
-            lines += data.count(b"\n")
+            elements += starts[k]
+            newlines += lines[k]
         return segments
 
 
@@ -257,10 +304,10 @@ def _ledger_row(task: FileTask, **kw) -> dict:
         "size": task.size,
         "path": task.rel,
         "mtime_ns": task.mtime_ns,
-        "module": kw.pop("module", task.sniff.module if task.sniff else None),
-        "version": kw.pop("version", task.sniff.version if task.sniff else None),
-        "envelope": kw.pop("envelope", task.sniff.envelope if task.sniff else None),
-        "encoding": kw.pop("encoding", task.sniff.encoding if task.sniff else None),
+        "module": kw.pop("module", task.sniff.module),
+        "version": kw.pop("version", task.sniff.version),
+        "envelope": kw.pop("envelope", task.sniff.envelope),
+        "encoding": kw.pop("encoding", task.sniff.encoding),
         "message_type": header.get("meldingstype"),
         "period_from": header.get("fraDatoPeriode"),
         "period_to": header.get("tilDatoPeriode"),
@@ -293,16 +340,15 @@ def _rejected_row(task: FileTask, r: Rejected, seconds: float, **kw) -> dict:
     )
 
 
-def run_batch(lake: str, batch_id: str, tasks: list[FileTask], key: bytes, validate: bool) -> list[dict]:
-    """Small files into one set of parts; returns their ledger rows (not yet written)."""
+def run_batch(
+    lake: str, batch_id: str, tasks: list[FileTask], key: bytes, validate: bool
+) -> tuple[list[dict], float]:
+    """Small files into one set of parts; returns their ledger rows (not yet written) and peak RSS."""
     writer = lk.PartWriter(Path(lake), batch_id)
     stream = len(tasks) == 1
     rows_out = []
     for task in tasks:
         t0 = time.perf_counter()
-        if task.reject is not None:
-            rows_out.append(_rejected_row(task, task.reject, time.perf_counter() - t0))
-            continue
         held: list[tuple[str, pa.RecordBatch]] = []
         module = task.sniff.module  # type: ignore[union-attr]
 
@@ -314,7 +360,12 @@ def run_batch(lake: str, batch_id: str, tasks: list[FileTask], key: bytes, valid
 
         try:
             res = read_segment(
-                Segment(task.path, 0, task.size), task.sniff, file_id=task.file_id, key=key, sink=sink, validate=validate
+                Segment(task.path, 0, task.size),
+                task.sniff,
+                file_id=task.file_id,
+                key=key,
+                sink=sink,
+                validate=validate,
             )
         except Rejected as r:
             if stream:
@@ -327,7 +378,11 @@ def run_batch(lake: str, batch_id: str, tasks: list[FileTask], key: bytes, valid
         writer.write_findings(_findings_batch(task, res.module, findings))
         rows_out.append(_loaded_row(task, res, findings, time.perf_counter() - t0))
     writer.commit()
-    return rows_out
+    return rows_out, _peak_rss_mb()
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _loaded_row(task: FileTask, res, findings: list, seconds: float, rows=None) -> dict:
@@ -353,7 +408,75 @@ class PieceResult:
     seconds: float
     rejected: Rejected | None = None
     result: object = None  # SegmentResult without its cross checks
-    cross: CrossChecks | None = None
+    cross: PieceCross | None = None
+    rss_mb: float = 0.0
+
+
+@dataclass
+class PieceCross:
+    """A piece's keys for the checks across pieces; episode keys as Arrow (compact whatever the size)."""
+
+    episode_keys: pa.Array  # "institusjonID\x1fepisodeID", first occurrence in the piece
+    episode_rn: pa.Array
+    episode_pas: pa.Array
+    equipment: dict[str, tuple[int, str]]
+    known_equipment: set[str]
+    pending: list[tuple[str, object, Finding]]
+
+    @classmethod
+    def of(cls, c: CrossChecks) -> PieceCross:
+        return cls(
+            pa.array([f"{i}\x1f{e}" for i, e in c.episodes], pa.string()),
+            pa.array([v[0] for v in c.episodes.values()], pa.int64()),
+            pa.array([v[1] for v in c.episodes.values()], pa.string()),
+            c.equipment,
+            c.known_equipment,
+            c.pending,
+        )
+
+
+def _merge_pieces(crosses: list[PieceCross]) -> list[Finding]:
+    """Duplicates across pieces (the later occurrence is the finding, as in a whole-file read) and
+    references no piece could resolve alone."""
+    findings: list[Finding] = []
+    keys = pa.chunked_array([c.episode_keys for c in crosses], pa.string()).combine_chunks()
+    rn = pa.chunked_array([c.episode_rn for c in crosses], pa.int64()).combine_chunks()
+    pas = pa.chunked_array([c.episode_pas for c in crosses], pa.string()).combine_chunks()
+    if len(keys) > 1:
+        order = pc.sort_indices(
+            pa.table({"k": keys, "r": rn}), sort_keys=[("k", "ascending"), ("r", "ascending")]
+        )
+        ks = keys.take(order)
+        later = order.slice(1).filter(pc.equal(ks.slice(1), ks.slice(0, len(ks) - 1)))
+        for i in later.to_pylist():
+            inst, _, episode = keys[i].as_py().partition("\x1f")
+            rkey = f"institusjonID={inst};pasientNr={pas[i].as_py()};episodeID={episode}"
+            findings.append(
+                (
+                    "episode",
+                    rn[i].as_py(),
+                    rkey,
+                    faults.DUPLICATE_KEY,
+                    f"episodeID={episode} occurs twice in the institution",
+                )
+            )
+    equipment: set[str] = set()
+    known: set[str] = set()
+    pending: list[tuple[str, object, Finding]] = []
+    for c in crosses:
+        for uid, (n, rkey) in c.equipment.items():
+            if uid in equipment:
+                findings.append(("equipment", n, rkey, faults.DUPLICATE_KEY, f"utstyrID={uid} occurs twice"))
+            equipment.add(uid)
+        known |= c.known_equipment
+        pending.extend(c.pending)
+    episode_refs = [p for p in pending if p[0] == "episode"]
+    if episode_refs:
+        wanted = pa.array([f"{k[0]}\x1f{k[1]}" for _, k, _ in episode_refs], pa.string())  # type: ignore[index]
+        found = pc.is_in(wanted, value_set=keys).to_pylist()
+        findings.extend(f for (_, _, f), ok in zip(episode_refs, found, strict=True) if not ok)
+    findings.extend(f for kind, uid, f in pending if kind == "equipment" and uid not in known)
+    return findings
 
 
 def run_piece(
@@ -374,11 +497,12 @@ def run_piece(
         )
     except Rejected as r:
         writer.abort()
-        return PieceResult(index, time.perf_counter() - t0, rejected=r)
+        return PieceResult(index, time.perf_counter() - t0, rejected=r, rss_mb=_peak_rss_mb())
     writer.write_findings(_findings_batch(task, module, res.findings))
     writer.commit()
-    cross, res.cross = res.cross, CrossChecks()
-    return PieceResult(index, time.perf_counter() - t0, result=res, cross=cross)
+    cross = PieceCross.of(res.cross)
+    res.cross = CrossChecks()
+    return PieceResult(index, time.perf_counter() - t0, result=res, cross=cross, rss_mb=_peak_rss_mb())
 
 
 # --- the coordinator ---------------------------------------------------------------------------------
@@ -463,12 +587,14 @@ def ingest(
             for f in done:
                 kind, ref = futures.pop(f)
                 if kind == "batch":
-                    rows = f.result()
+                    rows, rss = f.result()
+                    summary.peak_rss_mb = max(summary.peak_rss_mb, rss)
                     lk.write_ledger(lake, ref, _stamp(rows))
                     _count(summary, rows)
                 else:
                     bf = big[ref]
                     piece: PieceResult = f.result()
+                    summary.peak_rss_mb = max(summary.peak_rss_mb, piece.rss_mb)
                     bf.done[piece.index] = piece
                     if len(bf.done) == bf.pieces:
                         rows = _finish_big(lake, bf)
@@ -477,7 +603,8 @@ def ingest(
                         del big[ref]
                 if progress:
                     print(
-                        f"\r{summary.loaded} loaded, {summary.rejected} rejected, {summary.duplicates} duplicate",
+                        f"\r{summary.loaded} loaded, {summary.rejected} rejected, "
+                        f"{summary.duplicates} duplicate",
                         end="",
                         file=sys.stderr,
                         flush=True,
@@ -490,7 +617,7 @@ def ingest(
                     duplicates.append(_ledger_row(task, status=faults.DUPLICATE, seconds=0.0))
                     continue
                 segments = None
-                if task.reject is None and task.size > SPLIT_ABOVE:
+                if task.sniff.problem is None and task.size > SPLIT_ABOVE:
                     pieces = max(math.ceil(task.size / PIECE_BYTES), workers)
                     pieces = math.ceil(pieces / workers) * workers
                     with open(task.path, "rb") as fh:
@@ -514,11 +641,21 @@ def ingest(
             while futures:
                 collect(block=True)
             if duplicates:
+                # Same bytes, same header: copied from the original's row (this run's or earlier).
+                first = {
+                    r["file_id"]: r
+                    for r in lk.read_ledger(lake).to_pylist()
+                    if r["status"] != faults.DUPLICATE
+                }
+                duplicates = [
+                    {**r, **{k: first.get(r["file_id"], {}).get(k) for k in _HEADER}} for r in duplicates
+                ]
                 lk.write_ledger(lake, batch_id(), _stamp(duplicates))
                 _count(summary, duplicates)
         finally:
             pool.close()
     summary.seconds = time.perf_counter() - t_start
+    summary.peak_rss_mb = max(summary.peak_rss_mb, _peak_rss_mb())
     if progress:
         print(file=sys.stderr)
     return summary
@@ -531,8 +668,7 @@ def _finish_big(lake: Path, bf: _BigFile) -> list[dict]:
     if failed is not None:
         lk.remove_parts(lake, bf.batch_id)
         return [_rejected_row(bf.task, failed.rejected, seconds)]  # type: ignore[arg-type]
-    merged, findings = merge_cross_checks(p.cross for p in pieces)  # type: ignore[misc]
-    findings += resolve(merged)
+    findings = _merge_pieces([p.cross for p in pieces])  # type: ignore[misc]
     first = pieces[0].result
     module = first.module  # type: ignore[attr-defined]
     writer = lk.PartWriter(lake, f"{bf.batch_id}.x")

@@ -19,7 +19,7 @@ A big file can be read as several *segments* (`Segment`): a byte range starting 
 that each segment is a complete, schema-checkable document. `record_no` is the element's ordinal
 in the whole file (counting every start tag, envelope included), so segments and a whole-file
 read number the same element alike. Cross-record checks that span segments (duplicates,
-references) are returned as `CrossChecks` and merged by the caller (`merge_cross_checks`).
+references) are returned as `CrossChecks` and merged by the caller (`extract.ingest`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -45,7 +45,6 @@ from extract.model.messages import (
     attribute_name,
     carried_columns,
     module_namespace,
-    parse_namespace,
     table_columns,
     walk,
 )
@@ -90,33 +89,40 @@ _ACCEPTED_ENCODINGS = {"utf-8": "UTF-8", "utf8": "UTF-8", "iso-8859-1": "ISO-885
 class Sniff:
     module: str | None
     version: str | None
-    encoding: str
+    encoding: str | None  # as declared (normalised when accepted)
     envelope: str | None  # "MsgHead" or "Melding"
+    problem: Rejected | None = None  # what must never reach the parser
 
 
 def sniff(head: bytes) -> Sniff:
-    """Cheap look at the first bytes. Raises `Rejected` for what must never reach the parser."""
-    if not head.strip():
-        raise Rejected(faults.NOT_WELL_FORMED, "empty file")
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise Rejected(faults.UNSAFE_XML, "DOCTYPE/ENTITY declarations are not allowed (line 1..)")
-    first = _FIRST_ELEMENT.search(head)
-    if first is None:
-        if len(head) >= SNIFF_BYTES:
-            raise Rejected(faults.UNSAFE_XML, f"no root element within the first {SNIFF_BYTES} bytes")
-        raise Rejected(faults.NOT_WELL_FORMED, "no XML element found")
+    """Cheap look at the first bytes: module, version, encoding, envelope, and early refusals."""
+    ns = _NPR_NS.search(head)
+    module = ns.group(2).decode() if ns else None
+    version = ns.group(1).decode().replace("_", ".") if ns else None
     m = _PROLOG_ENCODING.match(head.lstrip(b"\xef\xbb\xbf"))
     declared = m.group(1).decode("ascii") if m else "UTF-8"
     encoding = _ACCEPTED_ENCODINGS.get(declared.lower())
+    first = _FIRST_ELEMENT.search(head)
+    envelope = None
+    if first is not None:
+        root_tag = head[first.start() + 1 : first.start() + 80].split(maxsplit=1)[0].split(b">")[0]
+        envelope = "MsgHead" if root_tag.split(b":")[-1] == b"MsgHead" else "Melding"
+
+    def refused(cls: str, reason: str) -> Sniff:
+        return Sniff(module, version, encoding or declared, envelope, Rejected(cls, reason))
+
+    if not head.strip():
+        return refused(faults.NOT_WELL_FORMED, "empty file")
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        line = head[: max(head.find(b"<!DOCTYPE"), head.find(b"<!ENTITY"))].count(b"\n") + 1
+        return refused(faults.UNSAFE_XML, f"DOCTYPE/ENTITY declarations are not allowed (line {line})")
+    if first is None:
+        if len(head) >= SNIFF_BYTES:
+            return refused(faults.UNSAFE_XML, f"no root element within the first {SNIFF_BYTES} bytes")
+        return refused(faults.NOT_WELL_FORMED, "no XML element found")
     if encoding is None:
-        raise Rejected(faults.ENCODING_ERROR, f"declared encoding {declared!r} is not UTF-8 or ISO-8859-1")
-    root_tag = head[first.start() + 1 : first.start() + 80].split(maxsplit=1)[0].split(b">")[0]
-    envelope = "MsgHead" if root_tag.split(b":")[-1] == b"MsgHead" else "Melding"
-    ns = _NPR_NS.search(head)
-    if ns is None:
-        return Sniff(None, None, encoding, envelope)
-    version = ns.group(1).decode().replace("_", ".")
-    return Sniff(ns.group(2).decode(), version, encoding, envelope)
+        return refused(faults.ENCODING_ERROR, f"declared encoding {declared!r} is not UTF-8 or ISO-8859-1")
+    return Sniff(module, version, encoding, envelope)
 
 
 # --- the plan: the message model turned into lookup tables --------------------------------------
@@ -219,14 +225,36 @@ class SegmentResult:
 
 
 _HEADER_KEYS = frozenset(
-    {"message", "contact_person", "institution", "unit", "equipment", "equipment_property", "deletion", "patient_holder"}
+    {
+        "message",
+        "contact_person",
+        "institution",
+        "unit",
+        "equipment",
+        "equipment_property",
+        "deletion",
+        "patient_holder",
+    }
 )
 
 
 class _Entry:
     """One element kind as seen by one flattener: where its rows go and what runs on it."""
 
-    __slots__ = ("carry", "children", "frame", "hook", "info", "leaf", "names", "on_end", "rows", "special")
+    __slots__ = (
+        "carry",
+        "children",
+        "counts",
+        "frame",
+        "hook",
+        "info",
+        "leaf",
+        "names",
+        "on_end",
+        "ordinal",
+        "rows",
+        "special",
+    )
 
     def __init__(self, info: TableInfo | None, rows: list | None, hook, special: bool, on_end=None):
         self.info = info
@@ -238,6 +266,8 @@ class _Entry:
         self.leaf = True
         self.carry = info.carry_idx if info else ()
         self.names = info.names if info else ()
+        self.ordinal = bool(info and info.ordinal)  # numbered by position under its parent
+        self.counts = bool(info and info.child_ordinals)  # holds the counters of numbered children
         self.frame = (self, (), None)  # what a leaf pushes: its own entry, nothing to carry
 
 
@@ -285,7 +315,10 @@ class _Flattener:
                 info,
                 self.rows[k],
                 hooks.get(k),
-                special=k in _HEADER_KEYS or info.ordinal or info.child_ordinals or info.sensitive_idx is not None,
+                special=k in _HEADER_KEYS
+                or info.ordinal
+                or info.child_ordinals
+                or info.sensitive_idx is not None,
                 on_end=self._close_medical_radiation if k == "medical_radiation" else None,
             )
             for k, info in pl.tables.items()
@@ -320,6 +353,9 @@ class _Flattener:
         if child.special:
             self._special(child, tag, vals, ctx, counters)
             return
+        if child.ordinal:
+            counters[child] = pos = counters.get(child, 0) + 1  # type: ignore[index]
+            ctx = (*ctx, pos)
         row = (n, *ctx, *vals)
         child.rows.append(row)
         if child.hook is not None:
@@ -327,9 +363,9 @@ class _Flattener:
         if child.leaf:
             self.stack.append(child.frame)
         elif child.carry:
-            self.stack.append((child, (*ctx, *[vals[i] for i in child.carry]), None))
+            self.stack.append((child, (*ctx, *[vals[i] for i in child.carry]), {} if child.counts else None))
         else:
-            self.stack.append((child, ctx, None))
+            self.stack.append((child, ctx, {} if child.counts else None))
         if not n & _CHECK_EVERY:
             self._maybe_flush()
 
@@ -346,7 +382,7 @@ class _Flattener:
         if info.key == ROOT:
             self._message(vals)
         if info.ordinal:
-            counters[info.key] = pos = counters.get(info.key, 0) + 1  # type: ignore[index]
+            counters[child] = pos = counters.get(child, 0) + 1  # type: ignore[index]
             ctx = (*ctx, pos)
         if info.sensitive_idx is not None:
             vals = self._pseudonymise(info, vals)
@@ -385,7 +421,9 @@ class _Flattener:
         elif local == "Melding":
             self.envelope = "Melding"
         else:
-            self._reject(faults.UNKNOWN_MODULE, f"root element {local!r} ({ns}) is not an NPR Melding or MsgHead")
+            self._reject(
+                faults.UNKNOWN_MODULE, f"root element {local!r} ({ns}) is not an NPR Melding or MsgHead"
+            )
 
     def _message(self, vals: tuple) -> None:
         h = dict(zip((a.name for a in ELEMENTS[ROOT].attrs), vals, strict=True))
@@ -424,7 +462,9 @@ class _Flattener:
         if self.suppress:
             return
         if uid in self.cross.equipment:
-            self.findings.append(self._finding(info, row, faults.DUPLICATE_KEY, f"utstyrID={uid} occurs twice"))
+            self.findings.append(
+                self._finding(info, row, faults.DUPLICATE_KEY, f"utstyrID={uid} occurs twice")
+            )
         else:
             self.cross.equipment[uid] = (row[0], _record_key(info, row))
 
@@ -432,7 +472,9 @@ class _Flattener:
         k = (self.inst, vals[0])
         if k in self.cross.episodes:
             self.findings.append(
-                self._finding(info, row, faults.DUPLICATE_KEY, f"episodeID={vals[0]} occurs twice in the institution")
+                self._finding(
+                    info, row, faults.DUPLICATE_KEY, f"episodeID={vals[0]} occurs twice in the institution"
+                )
             )
         else:
             self.cross.episodes[k] = (row[0], row[2])
@@ -440,25 +482,33 @@ class _Flattener:
     def _episode_unit(self, info, row, vals) -> None:
         if (self.inst, vals[0]) not in self.units:
             self.findings.append(
-                self._finding(info, row, faults.DANGLING_REFERENCE, f"enhetID={vals[0]} is no Enhet of the institution")
+                self._finding(
+                    info, row, faults.DANGLING_REFERENCE, f"enhetID={vals[0]} is no Enhet of the institution"
+                )
             )
 
     def _code(self, info, row, vals) -> None:
         # _CODE_ATTRS order: kodeNr, kodeverk, kodeVersjon, kodeVerdi
         if not checks.code_known(vals[1], vals[3]):
             self.findings.append(
-                self._finding(info, row, faults.UNKNOWN_CODE, f"kodeVerdi={vals[3]} not in code list {vals[1]}")
+                self._finding(
+                    info, row, faults.UNKNOWN_CODE, f"kodeVerdi={vals[3]} not in code list {vals[1]}"
+                )
             )
 
     def _ref_equipment(self, info, row, uid) -> None:
         if uid not in self.cross.known_equipment:
-            f = self._finding(info, row, faults.DANGLING_REFERENCE, f"refUtstyr={uid} is no Utstyr in the file")
+            f = self._finding(
+                info, row, faults.DANGLING_REFERENCE, f"refUtstyr={uid} is no Utstyr in the file"
+            )
             self.cross.pending.append(("equipment", uid, f))
 
     def _rt_attendance(self, info, row, vals) -> None:
         episode_id, ref = vals
         if (self.inst, episode_id) not in self.cross.episodes:
-            f = self._finding(info, row, faults.DANGLING_REFERENCE, f"episodeID={episode_id} is no Episode in the file")
+            f = self._finding(
+                info, row, faults.DANGLING_REFERENCE, f"episodeID={episode_id} is no Episode in the file"
+            )
             self.cross.pending.append(("episode", (self.inst, episode_id), f))
         self._ref_equipment(info, row, ref)
 
@@ -471,7 +521,15 @@ class _Flattener:
             if problem:
                 self.findings.append(self._finding(info, row, problem, f"{name}={value} Gy"))
         self.refvol_refs.append(
-            (vals[0], self._finding(info, row, faults.DANGLING_REFERENCE, f"referansevolumID={vals[0]} not in MedisinskStraling"))
+            (
+                vals[0],
+                self._finding(
+                    info,
+                    row,
+                    faults.DANGLING_REFERENCE,
+                    f"referansevolumID={vals[0]} not in MedisinskStraling",
+                ),
+            )
         )
 
     def _reference_volume(self, info, row, vals) -> None:
@@ -499,7 +557,9 @@ class _Flattener:
     def _person_ident(self, info, row, vals) -> None:
         if not vals[2]:  # pid, person_pseudonym, fid_valid, typeID
             self.findings.append(
-                self._finding(info, row, faults.INVALID_FODSELSNUMMER, f"control digits fail (typeID={vals[3]})")
+                self._finding(
+                    info, row, faults.INVALID_FODSELSNUMMER, f"control digits fail (typeID={vals[3]})"
+                )
             )
 
     # Arrow ------------------------------------------------------------------------------------
@@ -557,11 +617,13 @@ class Segment:
     line_offset: int = 0  # file line = parser line + line_offset
 
 
-_LINE = re.compile(r"line (\d+)")
+_SENSITIVE = frozenset(a.name for e in ELEMENTS.values() for a in e.attrs if a.sensitive)
 _UNSAFE_WORDS = ("huge", "too long", "excessive depth", "amplification", "entity", "limit")
 
 
-def classify(err: etree.XMLSyntaxError | etree.DocumentInvalid, line_offset: int = 0, near: int | None = None):
+def classify(
+    err: etree.XMLSyntaxError | etree.DocumentInvalid, line_offset: int = 0, near: int | None = None
+):
     entry = err.error_log.last_error if err.error_log else None
     msg = (entry.message if entry is not None else str(err)).strip()
     type_name = entry.type_name if entry is not None else ""
@@ -575,6 +637,8 @@ def classify(err: etree.XMLSyntaxError | etree.DocumentInvalid, line_offset: int
         cls = faults.UNSAFE_XML
     else:
         cls = faults.NOT_WELL_FORMED
+    if any(f"attribute '{name}'" in msg for name in _SENSITIVE):
+        msg = re.sub(r"value '[^']*'", "value '(not shown)'", msg)  # never a fødselsnummer in a reason
     if line:
         where = f" (line {line + line_offset})"
     elif near:
@@ -614,12 +678,16 @@ def read_segment(
     suppress_header: bool = False,
 ) -> SegmentResult:
     """Parse one segment (or a whole file); rows go to `sink`; raises `Rejected`."""
+    if sn.problem is not None:
+        raise sn.problem
     if sn.module is None:
         raise Rejected(faults.UNKNOWN_MODULE, "no NPR module namespace (http://www.npr.no/xmlstds/...) found")
     if sn.module not in MODULES:
         raise Rejected(faults.UNKNOWN_MODULE, f"module {sn.module!r} is not one of {', '.join(MODULES)}")
     if sn.version not in VERSIONS:
-        raise Rejected(faults.UNKNOWN_VERSION, f"version {sn.version} is not accepted ({', '.join(VERSIONS)})")
+        raise Rejected(
+            faults.UNKNOWN_VERSION, f"version {sn.version} is not accepted ({', '.join(VERSIONS)})"
+        )
     pl = plan(sn.module, sn.version)
     fl = _Flattener(pl, file_id, key, sink, suppress_header, seg.record_base)
     latin1 = sn.encoding == "ISO-8859-1"
@@ -702,7 +770,9 @@ def _check_markup_gap(block: bytes, run: int) -> int:
     else:
         run += first
     if run > MAX_GAP_BYTES:
-        raise Rejected(faults.UNSAFE_XML, f"more than {MAX_GAP_BYTES} bytes without markup (gigantic attribute?)")
+        raise Rejected(
+            faults.UNSAFE_XML, f"more than {MAX_GAP_BYTES} bytes without markup (gigantic attribute?)"
+        )
     return run if first < 0 else len(block) - block.rfind(b"<") - 1
 
 
@@ -725,24 +795,3 @@ def resolve(cross: CrossChecks) -> list[Finding]:
         if k not in known:
             out.append(finding)
     return out
-
-
-def merge_cross_checks(parts: Iterable[CrossChecks]) -> tuple[CrossChecks, list[Finding]]:
-    """Combine segments in file order: duplicates across segments, then one `resolve`."""
-    merged = CrossChecks()
-    findings: list[Finding] = []
-    for part in parts:
-        for k, (rn, rkey) in part.episodes.items():
-            if k in merged.episodes:
-                rkey = f"institusjonID={k[0]};pasientNr={rkey};episodeID={k[1]}"
-                findings.append(("episode", rn, rkey, faults.DUPLICATE_KEY, f"episodeID={k[1]} occurs twice in the institution"))
-            else:
-                merged.episodes[k] = (rn, rkey)
-        for uid, (rn, rkey) in part.equipment.items():
-            if uid in merged.equipment:
-                findings.append(("equipment", rn, rkey, faults.DUPLICATE_KEY, f"utstyrID={uid} occurs twice"))
-            else:
-                merged.equipment[uid] = (rn, rkey)
-        merged.known_equipment |= part.known_equipment
-        merged.pending.extend(part.pending)
-    return merged, findings

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extract.model.messages import MODULES, lake_tables
+from orchestration.settings import Paths
 
 SUPPRESSION_MAX = 4  # domain.md section 7: a published patient count must rest on more than 4 patients
 
@@ -63,6 +64,22 @@ def latest_period(lake: Path) -> tuple[int, int] | None:
             f"select max(try_cast(period_to as date)) from read_parquet([{files}], union_by_name=true)"
         ).fetchall()[0]
     return (last.year, last.month) if last else None
+
+
+def stale_reasons(paths: Paths) -> list[str]:
+    """Why the served warehouse is behind (empty when it is fresh): not published yet, or the
+    build file or the ledger (new files loaded) is newer than the published copy."""
+    served = paths.served_warehouse
+    if not served.exists():
+        return [f"{served} is not published yet"]
+    served_at = served.stat().st_mtime
+    reasons = []
+    if paths.build_warehouse.exists() and paths.build_warehouse.stat().st_mtime > served_at:
+        reasons.append(f"{paths.build_warehouse} is newer")
+    ledger = paths.lake / "_ledger"
+    if max((p.stat().st_mtime for p in ledger.glob("*.parquet")), default=0.0) > served_at:
+        reasons.append(f"{ledger} has files loaded after the publication")
+    return reasons
 
 
 def ledger_statuses(lake: Path) -> dict[str, int]:

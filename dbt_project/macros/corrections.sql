@@ -43,3 +43,20 @@
     ) as ranked
     where row_rank = 1
 {%- endmacro %}
+
+{#- A register kept in every skeleton module (units, equipment): the union of the modules' staging
+    models stg_npr_<module>__<name>, keeping per key the version of the latest file. -#}
+{% macro latest_across_modules(name, key_columns) -%}
+    {%- set versions -%}
+        (
+            {%- for module in ['str', 'raa', 'rad', 'ord'] %}
+            select r.*, f.extraction_date, f.file_seq
+            from {{ ref('stg_npr_' ~ module ~ '__' ~ name) }} as r
+            inner join {{ ref('stg_npr__files') }} as f
+                on f.file_id = r.file_id and f.module = '{{ module }}' and f.institution_orgnr = r.institution_orgnr
+            {% if not loop.last %}union all{% endif %}
+            {%- endfor %}
+        )
+    {%- endset %}
+    {{ keep_first(versions, key_columns, ['extraction_date desc', 'file_seq desc', 'file_id desc']) }}
+{%- endmacro %}

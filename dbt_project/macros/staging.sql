@@ -127,3 +127,20 @@ select
     {{ as_int('fodselsar') }} as birth_year
 from current_rows
 {%- endmacro %}
+
+{#- The keys every row below a MedisinskStraling carries (str Behandlingsserie subtree; rad dose events). -#}
+{% macro radiation_keys() -%}
+    file_id,
+    record_no,
+    institusjonID as institution_orgnr,
+    pasientNr as patient_local_id,
+    medisinskStralingID as medical_radiation_id
+{%- endmacro %}
+
+{#- ... and those below a rad ApparatFremmote. -#}
+{% macro dose_event_keys() -%}
+    {{ radiation_keys() }},
+    episodeID as episode_id,
+    {{ as_int('prosNr') }} as procedure_no,
+    refUtstyr as equipment_local_id
+{%- endmacro %}

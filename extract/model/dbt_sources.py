@@ -44,7 +44,8 @@ _LINEAGE_DOCS = {
     "record_no": "lineage: position of the element in the file (document order)",
 }
 _PSEUDONYM_DOCS = {
-    "person_pseudonym": "keyed pseudonym (HMAC-SHA256) of PasientIdent/@fid; the fødselsnummer is never stored",
+    "person_pseudonym": "keyed pseudonym (HMAC-SHA256) of PasientIdent/@fid; the fødselsnummer is never "
+    "stored",
     "fid_valid": "whether PasientIdent/@fid passed its mod-11 control digits",
 }
 assert set(_LINEAGE_DOCS) == {c for c, _ in LINEAGE_COLUMNS}

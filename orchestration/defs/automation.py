@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from extract.model.messages import MODULES
+from orchestration.checks import stale_reasons
 from orchestration.defs.extract.assets import FINDINGS, LEDGER
 from orchestration.defs.serve.assets import SERVED_WAREHOUSE
 from orchestration.resources import DataDir
@@ -61,25 +62,19 @@ def inbox_sensor(context: dg.SensorEvaluationContext, data: DataDir):
     return dg.RunRequest(run_key=run_key, tags={"stralebruk/new_files": str(len(new))})
 
 
-def _last_materialized(context: dg.ScheduleEvaluationContext, key: dg.AssetKey) -> float:
-    event = context.instance.get_latest_materialization_event(key)
-    return event.timestamp if event else 0.0
-
-
 @dg.schedule(
     job=warehouse_job,
     cron_schedule="0 2 * * *",
     execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
-def nightly_warehouse(context: dg.ScheduleEvaluationContext):
-    """Every night at 02:00: rebuild and publish the warehouse if the lake changed since the last
-    publication (or it was never published)."""
-    lake_at = _last_materialized(context, LEDGER)
-    served_at = _last_materialized(context, SERVED_WAREHOUSE)
-    if served_at and lake_at <= served_at:
+def nightly_warehouse(context: dg.ScheduleEvaluationContext, data: DataDir):
+    """Every night at 02:00: rebuild and publish the warehouse if it is stale (files loaded since
+    the last publication, or never published)."""
+    reasons = stale_reasons(data.paths())
+    if not reasons:
         return dg.SkipReason("the served warehouse is newer than the lake: nothing is stale")
-    return dg.RunRequest()
+    return dg.RunRequest(tags={"stralebruk/stale": "; ".join(reasons)[:200]})
 
 
 def _previous_month(at: datetime) -> tuple[int, int]:

@@ -20,6 +20,7 @@ MAX_DRL_CHARTS = 16
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }
+h3 { font-size: .95rem; }
 table { border-collapse: collapse; font-size: .8rem; margin: .5rem 0 1rem; }
 th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; white-space: nowrap; }
 .wide { overflow-x: auto; }
@@ -82,6 +83,25 @@ def _drl_charts(drl: list[dict], facilities: list[dict]) -> str:
         "interval for P75; dashed red: DSA's national reference value.</p>"
     )
     return legend + '<div class="charts">' + "".join(charts) + "</div>"
+
+
+def _drl_comparison(drl: list[dict]) -> str:
+    """This delivery's P75 beside DSA's published values, where DSA publishes one for the code."""
+    rows = [
+        {
+            "examination": r["reference_examination"],
+            "code": r["procedure_code"],
+            "dose type": r["dose_type"],
+            "facilities": r["n_facilities"],
+            "P75": r["p75"],
+            "95 % interval": f"{svg.fmt(r['p75_ci_low'])}–{svg.fmt(r['p75_ci_high'])}",
+            "DSA P75": r["reference_p75"],
+            "DSA NRV": r["national_reference_value"],
+        }
+        for r in sorted(drl, key=lambda r: (r["procedure_code"], r["dose_type"]))
+        if r.get("national_reference_value") is not None
+    ]
+    return "<h3>Beside DSA's published values (2018; CT 2014)</h3>" + _html_table(rows, limit=100)
 
 
 def _completeness_chart(rows: list[dict]) -> str:
@@ -166,7 +186,9 @@ def write_report(
 
     if "dsa_drl" in delivered:
         sections.append(
-            "<h2>Diagnostic reference levels</h2>" + _drl_charts(rows("dsa_drl"), rows("dsa_facility_dose"))
+            "<h2>Diagnostic reference levels</h2>"
+            + _drl_comparison(rows("dsa_drl"))
+            + _drl_charts(rows("dsa_drl"), rows("dsa_facility_dose"))
         )
     if "dsa_reporting_completeness" in delivered:
         sections.append(

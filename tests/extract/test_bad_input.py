@@ -53,7 +53,11 @@ REJECTIONS = {
     "non_xml": (b"%PDF-1.4 this is not XML\n", "not_well_formed", ""),
     "latin1_bytes_declared_utf8": (latin1_under_utf8, "encoding_error", "line"),
     "utf8_bytes_declared_latin1": (utf8_under_latin1, "encoding_error", "UTF-8"),
-    "unsupported_encoding": (raa.replace(b'encoding="UTF-8"', b'encoding="UTF-16"'), "encoding_error", "UTF-16"),
+    "unsupported_encoding": (
+        raa.replace(b'encoding="UTF-8"', b'encoding="UTF-16"'),
+        "encoding_error",
+        "UTF-16",
+    ),
     "unknown_module": (raa.replace(b"58_0_1_raa", b"58_0_1_kpp"), "unknown_module", "kpp"),
     "not_npr_at_all": (b'<?xml version="1.0"?><Invoice xmlns="urn:x"/>', "unknown_module", ""),
     "unknown_version": (
@@ -61,22 +65,38 @@ REJECTIONS = {
         "unknown_version",
         "56.0.1",
     ),
-    "version_attribute_disagrees": (raa.replace(b'versjon="58.0.1"', b'versjon="55.0.1"'), "unknown_version", "55.0.1"),
+    "version_attribute_disagrees": (
+        raa.replace(b'versjon="58.0.1"', b'versjon="55.0.1"'),
+        "unknown_version",
+        "55.0.1",
+    ),
     "schema_missing_attribute": (raa.replace(b' lopenr="42"', b""), "schema_invalid", "lopenr"),
     "schema_bad_enumeration_deep": (
         build("raa", override=_set_attr("episode", "omsorgsniva", "7", lambda i: i["patient_holder"] == 1)),
         "schema_invalid",
         "omsorgsniva",
     ),
-    "schema_unknown_element": (raa.replace(b"<Kontakt ", b'<Extra a="1"/><Kontakt ', 1), "schema_invalid", "Extra"),
-    "xml_bomb": (BILLION_LAUGHS + raa.split(b"\n", 1)[1].replace(b'lopenr="42"', b'lopenr="&d;"'), "unsafe_xml", "DOCTYPE"),
+    "schema_unknown_element": (
+        raa.replace(b"<Kontakt ", b'<Extra a="1"/><Kontakt ', 1),
+        "schema_invalid",
+        "Extra",
+    ),
+    "xml_bomb": (
+        BILLION_LAUGHS + raa.split(b"\n", 1)[1].replace(b'lopenr="42"', b'lopenr="&d;"'),
+        "unsafe_xml",
+        "DOCTYPE",
+    ),
     "external_entity": (
         b'<?xml version="1.0"?>\n<!DOCTYPE Melding [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
         + raa.split(b"\n", 1)[1].replace(b'leverandor="x"', b'leverandor="&x;"'),
         "unsafe_xml",
         "DOCTYPE",
     ),
-    "gigantic_attribute": (raa.replace(b'lokalident="x"', b'lokalident="' + b"A" * (3 << 20) + b'"'), "unsafe_xml", ""),
+    "gigantic_attribute": (
+        raa.replace(b'lokalident="x"', b'lokalident="' + b"A" * (3 << 20) + b'"'),
+        "unsafe_xml",
+        "",
+    ),
 }
 
 
@@ -106,9 +126,27 @@ def _finding_classes(lake) -> dict[str, list[dict]]:
 
 FINDINGS = {
     # (module, override, finding class, table, text in the record key)
-    "dangling_utstyr_str": ("str", _set_attr("rt_attendance", "refUtstyr", "NOPE"), "dangling_reference", "rt_attendance", "refUtstyr=NOPE"),
-    "dangling_utstyr_rad": ("rad", _set_attr("dose_event", "refUtstyr", "NOPE"), "dangling_reference", "dose_event", "refUtstyr=NOPE"),
-    "dangling_enhet": ("raa", _set_attr("episode_unit", "enhetID", "E9"), "dangling_reference", "episode_unit", "enhetID=E9"),
+    "dangling_utstyr_str": (
+        "str",
+        _set_attr("rt_attendance", "refUtstyr", "NOPE"),
+        "dangling_reference",
+        "rt_attendance",
+        "refUtstyr=NOPE",
+    ),
+    "dangling_utstyr_rad": (
+        "rad",
+        _set_attr("dose_event", "refUtstyr", "NOPE"),
+        "dangling_reference",
+        "dose_event",
+        "refUtstyr=NOPE",
+    ),
+    "dangling_enhet": (
+        "raa",
+        _set_attr("episode_unit", "enhetID", "E9"),
+        "dangling_reference",
+        "episode_unit",
+        "enhetID=E9",
+    ),
     "dangling_episode": ("str", _without_episode, "dangling_reference", "rt_attendance", "episodeID=EP1-1"),
     "dangling_referansevolum": (
         "str",
@@ -131,8 +169,20 @@ FINDINGS = {
         "equipment",
         "utstyrID=U0.0-0",
     ),
-    "negative_given_dose": ("str", _set_attr("dose_contribution", "gittDose", "-2.0"), "negative_dose", "dose_contribution", ""),
-    "negative_indicator": ("rad", _set_attr("dose_indicator", "verdi", "-0.5"), "negative_dose", "dose_indicator", ""),
+    "negative_given_dose": (
+        "str",
+        _set_attr("dose_contribution", "gittDose", "-2.0"),
+        "negative_dose",
+        "dose_contribution",
+        "",
+    ),
+    "negative_indicator": (
+        "rad",
+        _set_attr("dose_indicator", "verdi", "-0.5"),
+        "negative_dose",
+        "dose_indicator",
+        "",
+    ),
     "negative_activity": (
         "rad",
         _set_attr("radiopharmaceutical", "administrertAktivitet", "-1"),
@@ -140,12 +190,48 @@ FINDINGS = {
         "radiopharmaceutical",
         "",
     ),
-    "implausible_indicator": ("rad", _set_attr("dose_indicator", "verdi", "5000"), "implausible_dose", "dose_indicator", ""),
-    "absurd_fraction": ("str", _set_attr("dose_contribution", "planDose", "20000000"), "implausible_dose", "dose_contribution", ""),
-    "unknown_unit": ("rad", _set_attr("dose_indicator", "benevning", "Gy*cm^2"), "unknown_unit", "dose_indicator", ""),
-    "unknown_code": ("raa", _set_attr("procedure_code", "kodeVerdi", "SXX9ZZ"), "unknown_code", "procedure_code", ""),
-    "unknown_diagnosis": ("str", _set_attr("condition_code", "kodeVerdi", "C999"), "unknown_code", "condition_code", ""),
-    "invalid_fodselsnummer": ("ide", _set_attr("person_ident", "fid", "12345678901"), "invalid_fodselsnummer", "person_ident", "pid="),
+    "implausible_indicator": (
+        "rad",
+        _set_attr("dose_indicator", "verdi", "5000"),
+        "implausible_dose",
+        "dose_indicator",
+        "",
+    ),
+    "absurd_fraction": (
+        "str",
+        _set_attr("dose_contribution", "planDose", "20000000"),
+        "implausible_dose",
+        "dose_contribution",
+        "",
+    ),
+    "unknown_unit": (
+        "rad",
+        _set_attr("dose_indicator", "benevning", "Gy*cm^2"),
+        "unknown_unit",
+        "dose_indicator",
+        "",
+    ),
+    "unknown_code": (
+        "raa",
+        _set_attr("procedure_code", "kodeVerdi", "SXX9ZZ"),
+        "unknown_code",
+        "procedure_code",
+        "",
+    ),
+    "unknown_diagnosis": (
+        "str",
+        _set_attr("condition_code", "kodeVerdi", "C999"),
+        "unknown_code",
+        "condition_code",
+        "",
+    ),
+    "invalid_fodselsnummer": (
+        "ide",
+        _set_attr("person_ident", "fid", "12345678901"),
+        "invalid_fodselsnummer",
+        "person_ident",
+        "pid=",
+    ),
 }
 
 

@@ -29,7 +29,9 @@ def _fill(inbox: Path, n: int = 2, holders: int = 2) -> None:
         for m in MODULES:
             override = _lopenr(i)
             (inbox / m).mkdir(exist_ok=True)
-            (inbox / m / f"{m}_{i}.xml").write_bytes(build(m, counts={"patient_holder": holders}, override=override))
+            (inbox / m / f"{m}_{i}.xml").write_bytes(
+                build(m, counts={"patient_holder": holders}, override=override)
+            )
 
 
 def _lopenr(i: int):
@@ -107,7 +109,9 @@ def test_module_filter_keeps_the_ledger_consistent(inbox, lake):
     s = ig.ingest(inbox, lake, workers=1, modules={"str"})
     assert (s.loaded, s.rejected) == (1, 1)  # the junk is recorded by whoever comes first
     assert {r["module"] for r in ledger(lake) if r["status"] == "loaded"} == {"str"}
-    assert sorted(p.name for p in ig.pending_files(inbox, lake)) == sorted(f"{m}_0.xml" for m in MODULES if m != "str")
+    assert sorted(p.name for p in ig.pending_files(inbox, lake)) == sorted(
+        f"{m}_0.xml" for m in MODULES if m != "str"
+    )
     assert [p.name for p in ig.pending_files(inbox, lake, modules={"raa"})] == ["raa_0.xml"]
     s = ig.ingest(inbox, lake, workers=1, modules={"raa", "rad"})
     assert (s.loaded, s.rejected) == (2, 0)
@@ -118,7 +122,12 @@ def test_module_filter_keeps_the_ledger_consistent(inbox, lake):
 
 def _two_institution_file() -> bytes:
     def faults(key, idx, attrs):
-        if key == "episode" and idx.get("institution") == 1 and idx["patient_holder"] == 7 and idx["episode"] == 1:
+        if (
+            key == "episode"
+            and idx.get("institution") == 1
+            and idx["patient_holder"] == 7
+            and idx["episode"] == 1
+        ):
             attrs["episodeID"] = "EP2-0"  # duplicate of an episode in an earlier piece
         if key == "rt_attendance" and idx["patient_holder"] == 3:
             attrs["refUtstyr"] = "NOPE"
@@ -146,7 +155,9 @@ def test_big_file_in_pieces_equals_whole(tmp_path, monkeypatch):
 def test_rejected_piece_rejects_the_whole_file(inbox, lake, monkeypatch):
     data = _two_institution_file()
     cut = data.rindex(b"<Objektholder")
-    (inbox / "bad.xml").write_bytes(data[:cut] + data[cut:].replace(b"omsorgsniva=\"3\"", b"omsorgsniva=\"7\"", 1))
+    (inbox / "bad.xml").write_bytes(
+        data[:cut] + data[cut:].replace(b'omsorgsniva="3"', b'omsorgsniva="7"', 1)
+    )
     monkeypatch.setattr(ig, "SPLIT_ABOVE", 1000)
     monkeypatch.setattr(ig, "PIECE_BYTES", 12_000)
     s = ig.ingest(inbox, lake, workers=2)
@@ -165,11 +176,17 @@ def test_no_fodselsnummer_anywhere(inbox, lake):
             attrs["fid"] = fids[idx["person_ident"] + 20 * idx["institution"]]
         return attrs
 
-    (inbox / "ide.xml").write_bytes(build("ide", counts={"person_ident": 20, "institution": 2}, override=with_fids))
+    (inbox / "ide.xml").write_bytes(
+        build("ide", counts={"person_ident": 20, "institution": 2}, override=with_fids)
+    )
     bad = build("ide", override=lambda k, i, a: {**a, "fid": "99999999999"} if k == "person_ident" else a)
     (inbox / "ide_bad.xml").write_bytes(bad)
     fids.append("99999999999")
+    short = build("ide", override=lambda k, i, a: {**a, "fid": "1234567890"} if k == "person_ident" else a)
+    (inbox / "ide_short.xml").write_bytes(short)  # fails the schema pattern; the reason must not show it
+    fids.append("1234567890")
     ig.ingest(inbox, lake, workers=1)
+    assert ledger_by_path(lake)["ide_short.xml"]["reason_class"] == "schema_invalid"
     assert len(table(lake, "ide", "person_ident")) == 43
     for path in lake.rglob("*"):
         if not path.is_file():
@@ -196,14 +213,17 @@ def test_kill_and_rerun_equals_one_clean_run(tmp_path, split):
     code = (
         "import sys; from pathlib import Path; from extract import ingest as ig\n"
         "if __name__ == '__main__':\n"
-        f"    ig.SPLIT_ABOVE = {300_000 if split else 1 << 40}; ig.PIECE_BYTES = 60_000; ig.STREAM_ABOVE = 150_000\n"
+        f"    ig.SPLIT_ABOVE = {300_000 if split else 1 << 40}; ig.PIECE_BYTES = 60_000\n"
+        "    ig.STREAM_ABOVE = 150_000\n"
         "    ig.BATCH_FILES = 4\n"
         "    ig.ingest(Path(sys.argv[1]), Path(sys.argv[2]), workers=2)\n"
     )
     script = tmp_path / "run.py"
     script.write_text(code)
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, str(script), str(inbox), str(killed)], env=env, cwd=PROJECT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(inbox), str(killed)], env=env, cwd=PROJECT, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     ledger_dir = killed / "_ledger"
     while time.monotonic() < deadline and proc.poll() is None:

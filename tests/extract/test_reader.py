@@ -11,7 +11,15 @@ import pytest
 from lxml import etree
 
 from extract import reader
-from extract.model.messages import ELEMENTS, MODULES, VERSIONS, lake_tables, module_namespace, table_columns, walk
+from extract.model.messages import (
+    ELEMENTS,
+    MODULES,
+    VERSIONS,
+    lake_tables,
+    module_namespace,
+    table_columns,
+    walk,
+)
 from tests.extract.conftest import TEST_KEY
 from tests.extract.xmlbuild import VALID_DNUMBER, build, fid_for
 
@@ -69,20 +77,26 @@ def test_lineage_and_carried_keys(tmp_path):
     assert [r["kodeVerdi"] for r in code] == ["SSC0AA", "ZTX0EA"]
     row = code[0]
     assert row["institusjonID"] == "974557740"
-    assert (row["message_type"], str(row["period_from"]), str(row["period_to"])) == ("B", "2025-01-01", "2025-01-31")
+    assert (row["message_type"], str(row["period_from"]), str(row["period_to"])) == (
+        "B",
+        "2025-01-01",
+        "2025-01-31",
+    )
     assert (str(row["extraction_date"]), row["lopenr"], row["version"]) == ("2025-02-05", "42", "58.0.1")
     assert (row["tjenesteNr"], row["tiltakNr"], row["typeTiltak"], row["prosNr"]) == (1, 1, "2", "1")
     # record_no is the element's position among all start tags of the file.
     doc = etree.fromstring(data)
     elements = list(doc.iter(etree.Element))
     ns = module_namespace("raa", "58.0.1")
-    first_code = doc.xpath("//n:Objektholder[@pasientNr='P2']/n:Episode[@episodeID='EP2-1']//n:Kode", namespaces={"n": ns})
+    first_code = doc.xpath(
+        "//n:Objektholder[@pasientNr='P2']/n:Episode[@episodeID='EP2-1']//n:Kode", namespaces={"n": ns}
+    )
     assert row["record_no"] == elements.index(first_code[1]) + 1  # [0] is the condition's Kode
 
 
 def test_57_spelling_of_kodeverk_lands_in_the_same_column(tmp_path):
     data = build("str", "57.0.1")
-    assert b'Kodeverk="M"' in data and b'kodeverk=' not in data
+    assert b'Kodeverk="M"' in data and b"kodeverk=" not in data
     _, tables = read_bytes(tmp_path, data)
     assert {r["kodeverk"] for r in tables["procedure_code"]} == {"M"}
     assert {r["kodeverk"] for r in tables["condition_code"]} == {"D"}

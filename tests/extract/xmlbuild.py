@@ -92,7 +92,10 @@ def _value(module: str, key: str, attr: str, idx: dict[str, int]) -> str:
         ("institution", "institusjonID"): f"97455774{idx.get('institution', 0)}",
         ("unit", "enhetID"): f"E{idx.get('unit', 0)}",
         ("unit", "orgNr"): "9745577460",
-        ("equipment", "utstyrID"): f"U{idx.get('institution', 0)}.{idx.get('unit', 0)}-{idx.get('equipment', 0)}",
+        (
+            "equipment",
+            "utstyrID",
+        ): f"U{idx.get('institution', 0)}.{idx.get('unit', 0)}-{idx.get('equipment', 0)}",
         ("equipment", "modalitetDICOM"): "RT" if module == "str" else "CT",
         ("patient_holder", "pasientNr"): f"P{h}",
         ("patient", "pasientNr"): f"P{h}",
@@ -171,7 +174,9 @@ def build(
         if override:
             attrs = override(key, idx, attrs) or attrs
         text = " ".join(
-            f"{attribute_name(el.tag, name, version)}={quoteattr(v)}" for name, v in attrs.items() if v is not None
+            f"{attribute_name(el.tag, name, version)}={quoteattr(v)}"
+            for name, v in attrs.items()
+            if v is not None
         )
         ns = f' xmlns="{module_namespace(module, version)}"' if key == ROOT else ""
         children = el.children_in(module)
@@ -193,7 +198,7 @@ def build(
             '  <MsgInfo><Type V="XPR" DN="NPR-melding"/><MIGversion>v1.2 2006-05-24</MIGversion>'
             "<GenDate>2025-02-05T03:00:00</GenDate><MsgId>m-1</MsgId>"
             "<Sender><Organisation/></Sender><Receiver><Organisation/></Receiver></MsgInfo>\n"
-            "  <Document><RefDoc><MsgType V=\"XML\"/><Content>\n"
+            '  <Document><RefDoc><MsgType V="XML"/><Content>\n'
             f"{body}\n"
             "  </Content></RefDoc></Document>\n"
             "</MsgHead>"

@@ -1,6 +1,7 @@
 """The definitions load, `dg` accepts them, and the graph is wired as the contract says."""
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -9,7 +10,8 @@ import dagster as dg
 import pytest
 
 from extract.model.messages import MODULES, lake_tables
-from orchestration.settings import PROJECT_ROOT
+from orchestration.resources import DataDir
+from orchestration.settings import PROJECT_ROOT, Paths
 from tests.orchestration.contract import DELIVERY_ASSETS, DELIVERY_MODELS, MARTS
 
 
@@ -88,13 +90,20 @@ def test_delivery_schedules_ask_for_the_period_just_ended(defs, schedule, at, ex
     assert dg.validate_run_config(job, request.run_config)
 
 
-def test_nightly_rebuild_only_when_the_lake_is_newer(defs):
+def test_nightly_rebuild_only_when_the_lake_is_newer_than_the_served_copy(defs, tmp_path):
     schedule_def = defs.resolve_schedule_def("nightly_warehouse")
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance)
-        assert isinstance(schedule_def(context), dg.RunRequest)  # never published
-        for key in (dg.AssetKey(["lake", "ledger"]), dg.AssetKey("served_warehouse")):
-            instance.report_runless_asset_event(dg.AssetMaterialization(key))
-        assert isinstance(schedule_def(context), dg.SkipReason)
-        instance.report_runless_asset_event(dg.AssetMaterialization(dg.AssetKey(["lake", "ledger"])))
-        assert isinstance(schedule_def(context), dg.RunRequest)
+    paths = Paths.from_env(tmp_path)
+
+    def evaluate():
+        context = dg.build_schedule_context(resources={"data": DataDir(data_dir=str(tmp_path))})
+        return schedule_def(context)
+
+    assert isinstance(evaluate(), dg.RunRequest)  # never published
+    (paths.lake / "_ledger").mkdir(parents=True)
+    (paths.lake / "_ledger" / "b1.parquet").write_bytes(b"")
+    paths.served_warehouse.write_bytes(b"")
+    assert isinstance(evaluate(), dg.SkipReason)
+    later = paths.served_warehouse.stat().st_mtime + 10
+    (paths.lake / "_ledger" / "b2.parquet").write_bytes(b"")
+    os.utime(paths.lake / "_ledger" / "b2.parquet", (later, later))
+    assert "_ledger" in evaluate().tags["stralebruk/stale"]

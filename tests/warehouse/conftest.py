@@ -24,9 +24,22 @@ def run_dbt(paths: Paths, *args: str, target_dir: Path) -> subprocess.CompletedP
     paths.build_warehouse.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **paths.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "0"}
     return subprocess.run(
-        [str(DBT), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(target_dir / "target"), "--log-path", str(target_dir / "logs")],
-        env=env, capture_output=True, text=True, check=False,
+        [
+            str(DBT),
+            *args,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(target_dir / "target"),
+            "--log-path",
+            str(target_dir / "logs"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -36,6 +49,8 @@ class Built:
     truth: dict
     truth_dir: Path
     build: subprocess.CompletedProcess
+    docs: subprocess.CompletedProcess  # `dbt docs generate` after the build
+    target_dir: Path  # where docs generate wrote manifest.json and catalog.json
 
 
 @pytest.fixture(scope="session")
@@ -48,4 +63,8 @@ def built_warehouse(tmp_path_factory) -> Built:
     manifest = generate(paths.inbox, year=2025, scale=0.002, seed=1, progress=False)
     ingest(paths.inbox, paths.lake)
     build = run_dbt(paths, "build", *CORE_SELECTION, target_dir=data)
-    return Built(paths, json.loads(Path(manifest).read_text()), Path(manifest).parent, build)
+    docs_dir = data / "docs"
+    docs = run_dbt(paths, "docs", "generate", *CORE_SELECTION, target_dir=docs_dir)
+    return Built(
+        paths, json.loads(Path(manifest).read_text()), Path(manifest).parent, build, docs, docs_dir / "target"
+    )

@@ -14,9 +14,12 @@
         total) a group holding exactly one removed cell loses its next smallest cell too, so the total
         minus the other cells does not reveal it. Ties are broken by `key_columns`. The margins are
         applied in order, twice, so a secondary suppression that creates a lone removed cell in an
-        earlier margin is caught.
+        earlier margin is caught;
+      - sub-counts: a published row's `subcount_columns` (patients "of which", e.g. new patients) are
+        blanked (null) when they, or the rest of the row's patients, are 1 to 4.
 -#}
-{% macro suppress_small_cells(cells, count_column, key_columns, margins, partition_by=['year'], name='published') -%}
+{% macro suppress_small_cells(cells, count_column, key_columns, margins, partition_by=['year'], name='published',
+    subcount_columns=[]) -%}
     {%- set threshold = delivery_param('small_cell_max_patients') -%}
     {%- set order_cols = key_columns | join(', ') -%}
     {{ name }}__step0 as (
@@ -59,6 +62,16 @@
         from {{ ns.prev }}
     ),
     {{ name }} as (
-        select * exclude (_is_suppressed) from {{ name }}__loss where not _is_suppressed
+        select
+            * exclude (_is_suppressed {%- for sub in subcount_columns %}, {{ sub }}{% endfor %})
+            {%- for sub in subcount_columns %},
+            case
+                when {{ sub }} between 1 and {{ threshold }}
+                    or {{ count_column }} - {{ sub }} between 1 and {{ threshold }} then null
+                else {{ sub }}
+            end as {{ sub }}
+            {%- endfor %}
+        from {{ name }}__loss
+        where not _is_suppressed
     )
 {%- endmacro %}

@@ -84,8 +84,8 @@ extract_modules = [_module_assets(m) for m in MODULES]
     pool=LAKE_POOL,
 )
 def extract_ledger(context: dg.AssetExecutionContext, data: DataDir):
-    """Record what no module claimed (files of no known module end here as rejections), then
-    report the ledger."""
+    """Record whatever the module steps left (all files, when they were not selected; otherwise
+    usually nothing: files of no known module go to the first module step), then report the ledger."""
     summary = _ingest(data, None)
     context.log.info(f"unclaimed files: {summary_line(summary)}")
     lake = data.paths().lake

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from orchestration.checks import small_cells, warehouse_tables
+from orchestration.checks import small_cells, stale_reasons, warehouse_tables
 from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_warehouse
 from orchestration.publish import publish
 from orchestration.resources import DataDir
@@ -38,22 +38,11 @@ def served_warehouse(context: dg.AssetExecutionContext, data: DataDir) -> dg.Mat
 
 @dg.asset_check(asset=SERVED_WAREHOUSE, description="The served copy is as new as the build and the lake.")
 def served_warehouse_is_fresh(data: DataDir) -> dg.AssetCheckResult:
-    paths = data.paths()
-    served = paths.served_warehouse
-    if not served.exists():
-        return dg.AssetCheckResult(passed=False, metadata={"problem": "not published yet"})
-    served_at = served.stat().st_mtime
-    newer = []
-    if paths.build_warehouse.exists() and paths.build_warehouse.stat().st_mtime > served_at:
-        newer.append(str(paths.build_warehouse))
-    ledger_dir = paths.lake / "_ledger"
-    newest_ledger = max((p.stat().st_mtime for p in ledger_dir.glob("*.parquet")), default=0.0)
-    if newest_ledger > served_at:
-        newer.append(str(ledger_dir))
+    reasons = stale_reasons(data.paths())
     return dg.AssetCheckResult(
-        passed=not newer,
+        passed=not reasons,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"newer_than_served": dg.MetadataValue.json(newer), "served_path": str(served)},
+        metadata={"stale_because": dg.MetadataValue.json(reasons)},
     )
 
 

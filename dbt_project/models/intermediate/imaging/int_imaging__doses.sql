@@ -41,6 +41,12 @@ doses as (
     select * from indicators
     union all
     select * from activities
+),
+
+event_dates as (
+    select institution_orgnr, episode_id, procedure_no, min(cast(started_at as date)) as dose_date
+    from {{ ref('stg_npr_rad__dose_events') }}
+    group by institution_orgnr, episode_id, procedure_no
 )
 
 select
@@ -57,6 +63,7 @@ select
     d.unit_as_sent,
     d.is_unit_known,
     d.radiopharmaceutical_code,
+    ev.dose_date,
     e.examination_id is not null as has_activity,
     d.file_id
 from doses as d
@@ -65,3 +72,8 @@ left join {{ ref('int_imaging__examinations') }} as e
         e.institution_orgnr = d.institution_orgnr
         and e.episode_id = d.episode_id
         and e.procedure_no = d.procedure_no
+left join event_dates as ev
+    on
+        ev.institution_orgnr = d.institution_orgnr
+        and ev.episode_id = d.episode_id
+        and ev.procedure_no = d.procedure_no

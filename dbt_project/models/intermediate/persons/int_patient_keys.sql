@@ -19,19 +19,17 @@ files as (
     select file_id, max(extraction_date) as extraction_date from {{ ref('stg_npr__files') }} group by file_id
 ),
 
-latest as (
-    select
-        p.institution_orgnr,
-        p.patient_local_id,
-        p.sex,
-        p.birth_year,
-        row_number() over (
-            partition by p.institution_orgnr, p.patient_local_id
-            order by case when p.file_id is null then 1 else 0 end, f.extraction_date desc, p.file_id desc
-        ) as version_rank
+ranked as (
+    select p.*, f.extraction_date, case when p.file_id is null then 1 else 0 end as has_no_record
     from patients as p
     left join files as f on f.file_id = p.file_id
     where p.patient_local_id is not null
+),
+
+latest as (
+    -- a Pasient record beats a bare episode reference; then the latest file
+    {{ keep_first('ranked', ['institution_orgnr', 'patient_local_id'],
+        ['has_no_record', 'extraction_date desc', 'file_id desc']) }}
 ),
 
 idents as (
@@ -53,4 +51,3 @@ select
 from latest as l
 left join idents as i
     on i.institution_orgnr = l.institution_orgnr and i.patient_local_id = l.patient_local_id
-where l.version_rank = 1

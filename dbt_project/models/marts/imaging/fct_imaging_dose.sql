@@ -4,6 +4,7 @@ select
     cast(d.dose_id as varchar) as dose_id,
     cast(d.examination_id as varchar) as examination_id,
     cast(d.has_activity as boolean) as has_activity,
+    cast(d.dose_date as date) as dose_date,
     cast(d.institution_orgnr as varchar) as institution_orgnr,
     cast(d.episode_id as varchar) as episode_id,
     cast(d.procedure_no as integer) as procedure_no,

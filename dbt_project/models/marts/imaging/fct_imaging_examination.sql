@@ -1,5 +1,6 @@
 {#- One row per imaging examination (raa Prosedyre) or ZXM image-guided procedure (ord Prosedyre),
-    current version after corrections. -#}
+    current version after corrections; an ord procedure that repeats a raa examination is flagged
+    (count activity with `not is_double_reported`). -#}
 select
     cast(e.examination_id as varchar) as examination_id,
     cast(e.source_module as varchar) as source_module,
@@ -24,5 +25,8 @@ select
     cast(e.care_level as integer) as care_level,
     cast(e.n_dose_events as integer) as n_dose_events,
     cast(e.n_dose_indicators as integer) as n_dose_indicators,
+    cast(d.double_examination_id is not null as boolean) as is_double_reported,
+    cast(d.kept_examination_id as varchar) as double_report_of,
     cast(e.file_id as varchar) as source_file_id
 from {{ ref('int_imaging__examinations') }} as e
+left join {{ ref('int_imaging__double_reports') }} as d on d.double_examination_id = e.examination_id

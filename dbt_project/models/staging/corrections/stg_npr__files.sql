@@ -1,6 +1,8 @@
 {#- The loaded files per (institution, module) in correction order: uttakDato, then lopenr
     (numerically where it is a number). Duplicate and rejected files are not here: only files
-    the ledger records as loaded count. -#}
+    the ledger records as loaded count. Everything downstream derives from this set, so the var
+    cut_ingested_at (an ISO timestamp) rebuilds the warehouse as it was at a past cut: only files
+    ingested by then count (`dbt build --vars '{cut_ingested_at: "2026-02-01T00:00:00"}'`). -#}
 {%- set modules = ['str', 'raa', 'rad', 'ord', 'ide'] %}
 
 with institution_files as (
@@ -20,7 +22,14 @@ with institution_files as (
 ),
 
 loaded as (
-    select distinct file_id from {{ source('lake', 'ledger') }} where status = 'loaded'
+    select distinct file_id
+    from {{ source('lake', 'ledger') }}
+    where
+        status = 'loaded'
+        {%- if var('cut_ingested_at', none) %}
+        and cast(ingested_at as {{ api.Column.translate_type('timestamp') }})
+            <= cast('{{ var("cut_ingested_at") }}' as {{ api.Column.translate_type('timestamp') }})
+        {%- endif %}
 )
 
 select

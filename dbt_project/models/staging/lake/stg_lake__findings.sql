@@ -1,1 +1,9 @@
-select * from {{ source('lake', 'findings') }}
+select
+    file_id,
+    module,
+    "table" as lake_table,
+    record_no,
+    record_key,
+    finding_class,
+    detail
+from {{ source('lake', 'findings') }}

@@ -2,14 +2,7 @@ with current_rows as ({{ current_episode_rows('rad', 'dose_indicator') }}),
 
 typed as (
     select
-        file_id,
-        record_no,
-        institusjonID as institution_orgnr,
-        pasientNr as patient_local_id,
-        medisinskStralingID as medical_radiation_id,
-        episodeID as episode_id,
-        {{ as_int('prosNr') }} as procedure_no,
-        refUtstyr as equipment_local_id,
+        {{ dose_event_keys() }},
         doseType as dose_type,
         {{ as_number('verdi') }} as value_as_sent,
         benevning as unit_as_sent

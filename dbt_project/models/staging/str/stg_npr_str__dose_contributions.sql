@@ -1,11 +1,7 @@
 with current_rows as ({{ current_episode_rows('str', 'dose_contribution') }})
 
 select
-    file_id,
-    record_no,
-    institusjonID as institution_orgnr,
-    pasientNr as patient_local_id,
-    medisinskStralingID as medical_radiation_id,
+    {{ radiation_keys() }},
     serieID as series_local_id,
     episodeID as episode_id,
     refUtstyr as equipment_local_id,

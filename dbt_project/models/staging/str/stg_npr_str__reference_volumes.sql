@@ -3,11 +3,7 @@ with current_rows as (
 )
 
 select
-    file_id,
-    record_no,
-    institusjonID as institution_orgnr,
-    pasientNr as patient_local_id,
-    medisinskStralingID as medical_radiation_id,
+    {{ radiation_keys() }},
     referansevolumID as reference_volume_id,
     referansevolumNavn as reference_volume_name,
     {{ as_int('regionkode') }} as region_code,

@@ -1,11 +1,7 @@
 with current_rows as ({{ current_context_rows('str', 'rt_series', ['serieID']) }})
 
 select
-    file_id,
-    record_no,
-    institusjonID as institution_orgnr,
-    pasientNr as patient_local_id,
-    medisinskStralingID as medical_radiation_id,
+    {{ radiation_keys() }},
     serieID as series_local_id,
     behandlingsserieNavn as series_name,
     intensjon as intent_code,

@@ -1,0 +1,186 @@
+"""Extraction speed and memory on one big raa file, against the bare lxml parse floor.
+
+    .venv/bin/python benchmarks/extract.py [--size-mb 120] [--big] [--workdir DIR]
+
+Builds one raa file of about --size-mb by repeating the Objektholder blocks of a generated file
+(extract.synth at a tiny scale; episode and patient keys made unique per repeat), then measures on
+that same file:
+  (a) the floor: lxml iterparse doing nothing but clearing elements;
+  (b) the full extraction into a fresh lake (SHA-256, parse, flatten, pseudonymise, checks, zstd
+      Parquet, ledger), one process, without and with schema validation;
+  (c) the same with 2 worker processes (the file is cut at Objektholder boundaries);
+and peak RSS of every process involved. --big adds a run on a >= 1 GB file (RSS stays flat).
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _base_file(work: Path) -> bytes:
+    """The biggest raa file of a tiny generated year (or a hand-built one without the generator)."""
+    try:
+        from extract.synth import generate
+
+        out = work / "gen"
+        generate(out, year=2025, scale=0.002, seed=3, workers=1, progress=False)
+        files = sorted(out.rglob("raa_*.xml"), key=lambda p: p.stat().st_size)
+        data = files[-1].read_bytes()
+        if b"DOCTYPE" not in data and b"<Objektholder" in data:
+            return data
+    except ImportError:
+        pass
+    from tests.extract.xmlbuild import build
+
+    return build("raa", counts={"patient_holder": 200})
+
+
+def make_file(path: Path, size: int, work: Path) -> int:
+    """Write a raa file of about `size` bytes; returns the number of repeats."""
+    data = _base_file(work)
+    a = data.index(b"<Objektholder")
+    b = data.index(b"</Institusjon>", a)
+    head, block, tail = data[:a], data[a:b], data[b:]
+    repeats = max(1, (size - len(head) - len(tail)) // len(block))
+    key = re.compile(rb'(episodeID|pasientNr)="')
+    with open(path, "wb") as fh:
+        fh.write(head)
+        for k in range(repeats):
+            fh.write(key.sub(rb'\1="r%d-' % k, block))
+        fh.write(tail)
+    return repeats
+
+
+def floor(path: Path) -> float:
+    t = time.perf_counter()
+    for _, el in etree.iterparse(str(path), events=("end",)):
+        el.clear(keep_tail=True)
+    return time.perf_counter() - t
+
+
+_CHILD = """
+import json, sys, time
+from pathlib import Path
+from extract.ingest import ingest
+if __name__ == "__main__":
+    inbox, lake = Path(sys.argv[1]), Path(sys.argv[2])
+    workers, validate = int(sys.argv[3]), sys.argv[4] == "1"
+    t = time.perf_counter()
+    s = ingest(inbox, lake, workers=workers, validate=validate)
+    seconds = time.perf_counter() - t
+    print(json.dumps({"seconds": seconds, "loaded": s.loaded, "rows": {t: n for (_, t), n in s.rows.items()},
+                      "rss_mb": s.peak_rss_mb}))
+"""
+
+
+def run(path: Path, work: Path, name: str, workers: int, validate: bool) -> dict:
+    """One ingest of the file into a fresh lake, in a fresh process (so its peak RSS is its own)."""
+    inbox, lake = work / f"inbox_{name}", work / f"lake_{name}"
+    inbox.mkdir()
+    os.link(path, inbox / path.name)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(inbox), str(lake), str(workers), "1" if validate else "0"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["loaded"] == 1, result
+    shutil.rmtree(lake)
+    shutil.rmtree(inbox)
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size-mb", type=int, default=120)
+    p.add_argument("--big", action="store_true", help="also run on a >= 1 GB file (takes a minute or more)")
+    p.add_argument("--workdir", type=Path, default=None)
+    args = p.parse_args()
+    os.environ.setdefault("STRALEBRUK_PSEUDONYM_KEY", "benchmark-key")
+    work = Path(tempfile.mkdtemp(prefix="bench_extract_", dir=args.workdir))
+    try:
+        path = work / "raa_big.xml"
+        make_file(path, args.size_mb << 20, work)
+        mb = path.stat().st_size / 1e6
+        print(f"file: {path.name}, {mb:.0f} MB")
+        f1 = floor(path)
+        plain = run(path, work, "plain", 1, False)
+        valid = run(path, work, "valid", 1, True)
+        two = run(path, work, "two", 2, True)
+        f2 = floor(path)
+        t_plain, t_valid, t_two = plain["seconds"], valid["seconds"], two["seconds"]
+        rss = max(r["rss_mb"] for r in (plain, valid, two))
+        floor_mb_s = mb / min(f1, f2)  # the faster floor: the ratios err on the low side
+        episodes = plain["rows"].get("episode", 0)
+        result = {
+            "file_mb": round(mb, 1),
+            "episodes": episodes,
+            "floor_mb_s": round(floor_mb_s, 1),
+            "extract_mb_s": round(mb / t_plain, 1),
+            "extract_validated_mb_s": round(mb / t_valid, 1),
+            "extract_2proc_mb_s": round(mb / t_two, 1),
+            "episodes_per_s": round(episodes / t_plain),
+            "episodes_per_s_validated": round(episodes / t_valid),
+            "ratio_to_floor": round(mb / t_plain / floor_mb_s, 3),
+            "ratio_to_floor_with_validation": round(mb / t_valid / floor_mb_s, 3),
+            "speedup_2proc": round(t_valid / t_two, 2),
+            "peak_rss_mb": round(rss),
+            "load_avg_1min": round(os.getloadavg()[0], 1),
+        }
+        print(f"floor (iterparse + clear)         {floor_mb_s:7.1f} MB/s")
+        print(
+            f"extract, 1 process, no validation {mb / t_plain:7.1f} MB/s {episodes / t_plain:8.0f} episodes/s"
+        )
+        print(
+            f"extract, 1 process, validated     {mb / t_valid:7.1f} MB/s {episodes / t_valid:8.0f} episodes/s"
+        )
+        print(f"extract, 2 processes, validated   {mb / t_two:7.1f} MB/s  speed-up {t_valid / t_two:.2f}x")
+        print(
+            f"ratio to floor: {result['ratio_to_floor']}"
+            f" (validated {result['ratio_to_floor_with_validation']})"
+        )
+        print(f"peak RSS of any process: {rss:.0f} MB (coordinator and workers)")
+        if args.big:
+            big = work / "raa_1gb.xml"
+            path.unlink()
+            make_file(big, 1 << 30, work)
+            gb_mb = big.stat().st_size / 1e6
+            r = run(big, work, "big", 2, True)
+            big_rss = r["rss_mb"]
+            result.update(
+                big_file_mb=round(gb_mb),
+                big_extract_mb_s=round(gb_mb / r["seconds"], 1),
+                big_peak_rss_mb=round(big_rss),
+            )
+            print(
+                f"{gb_mb:.0f} MB file, 2 processes, validated: {gb_mb / r['seconds']:.1f} MB/s,"
+                f" peak RSS {big_rss:.0f} MB"
+            )
+        print(
+            "note: the machine is shared (2 cores, other work running); figures vary by run.", file=sys.stderr
+        )
+        print(json.dumps(result))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
