@@ -58,12 +58,6 @@ def unit_factors() -> dict[tuple[str, str], float]:
         return {(r["dose_type"], r["unit_as_sent"]): float(r["factor"]) for r in csv.DictReader(fh)}
 
 
-def code_known(system: str | None, code: str | None) -> bool:
-    """False only when the system has a list and the code is not in it."""
-    known = code_lists().get(system or "")
-    return known is None or code in known
-
-
 def _number(value: str | None) -> float | None:
     try:
         return float(value)  # type: ignore[arg-type]

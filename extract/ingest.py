@@ -15,6 +15,9 @@
   (`split_file`) that run in parallel; duplicate and reference checks across pieces are merged here.
 - Crash safety: see `extract.lake` (ledger part written last; orphans removed at the next start).
   An ingest holds the lake lock, so concurrent callers run one after the other.
+- Workers are started with `forkserver` (safe under a threaded caller such as Dagster); a script
+  calling `ingest` needs the usual `if __name__ == "__main__":` guard. Below INLINE_BELOW bytes of
+  new data everything runs in the calling process.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ SPLIT_ABOVE = 64 << 20  # files larger than this are cut into pieces
 PIECE_BYTES = 64 << 20  # largest piece
 STREAM_ABOVE = 16 << 20  # files larger than this get a batch of their own (rows not held in memory)
 BATCH_FILES = 200
+INLINE_BELOW = 1 << 20  # less new data than this: no worker processes
 _HEADER = (
     "module",
     "version",
@@ -149,6 +153,15 @@ def _scan(inbox: Path, seen: _Seen, modules: set[str] | None, summary: IngestSum
         duplicate = file_id in seen.ids or file_id in this_run
         this_run.add(file_id)
         yield task, duplicate
+
+
+def _pending_bytes(inbox: Path, seen: _Seen) -> int:
+    total = 0
+    for path in inbox_files(inbox):
+        st = path.stat()
+        if (path.relative_to(inbox).as_posix(), st.st_size, st.st_mtime_ns) not in seen.fast:
+            total += st.st_size
+    return total
 
 
 def pending_files(inbox: Path, lake: Path, modules: set[str] | None = None) -> list[Path]:
@@ -561,6 +574,8 @@ def ingest(
         lk.init_lake(lake)
         lk.remove_orphans(lake)
         seen = _Seen(lk.read_ledger(lake))
+        if _pending_bytes(inbox, seen) < INLINE_BELOW:
+            workers = 1  # starting worker processes would cost more than the work
         run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         pool = _Pool(workers)
         futures: dict[Future, tuple] = {}
@@ -618,7 +633,7 @@ def ingest(
                     continue
                 segments = None
                 if task.sniff.problem is None and task.size > SPLIT_ABOVE:
-                    pieces = max(math.ceil(task.size / PIECE_BYTES), workers)
+                    pieces = max(math.ceil(task.size / PIECE_BYTES), 2 * workers)  # room to balance
                     pieces = math.ceil(pieces / workers) * workers
                     with open(task.path, "rb") as fh:
                         segments = split_file(task.path, task.size, fh.read(SNIFF_BYTES), pieces)

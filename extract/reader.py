@@ -1,18 +1,22 @@
 """Stream one NPR message file into Arrow record batches, one stream per lake table.
 
-How it reads (measured in benchmarks/extract.py; see the module's report for figures):
-- Without schema validation an lxml parser *target* gets start/end callbacks: no tree is built,
-  each element becomes one tuple `(record_no, *carried parent keys, [ordinal], *own attributes)`,
-  and tuples become Arrow per batch of rows. lxml ignores `schema=` on a target parser, so
-- with validation the same callbacks are driven by a validating `XMLPullParser` (libxml2 checks
-  the XSD while streaming); each element is cleared and detached at its end, so memory stays flat.
-  The file is still read once.
+How it reads (figures: benchmarks/extract.py):
+- An lxml parser *target* gets start/end callbacks: no tree is built, each element becomes one
+  tuple `(record_no, carried parent keys [+ ordinal], own attributes)`, and the tuples become
+  Arrow per batch of rows. This flattening is the fastest of the ways measured (iterparse and
+  navigate, whole tree, pull parser with element proxies are all slower).
+- lxml ignores `schema=` on a target parser. Validation is therefore a second libxml2 parser
+  (`XMLPullParser` with the XSD) fed the same blocks in the same loop: the file is read once; it
+  reports only the children of Institusjon, which are cleared and detached at once, so its tree
+  stays tiny and the validation itself runs in C.
 - The mapping element -> table, carried keys, ordinals and version spellings all come from
   `extract.model.messages`; nothing here is per version.
 - Hardened: no DTD, no entities, no network, libxml2's size limits on (no `huge_tree`); any
-  DOCTYPE is refused before parsing, and limit errors are `unsafe_xml` rejections.
+  DOCTYPE is refused before parsing, so is a stretch of over 1 MB without markup (a gigantic
+  attribute); limit errors are `unsafe_xml` rejections.
 - `fid` is replaced during parsing by `person_pseudonym` + `fid_valid`; the raw value never
-  leaves `_Flattener.start`.
+  leaves `_Flattener`, and schema errors about it are reported without the value.
+- Record-level checks (extract.checks, and keys/references here) become findings; rows are kept.
 
 A big file can be read as several *segments* (`Segment`): a byte range starting at an
 `Objektholder`, wrapped in the file's own header bytes (rows suppressed) and closing tags, so
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -55,7 +60,6 @@ BLOCK_BYTES = 1 << 16  # libxml2 validates markedly faster in small chunks
 SNIFF_BYTES = 1 << 20  # the prolog and root start tag must be within this
 MAX_GAP_BYTES = 1 << 20  # longest stretch without markup accepted (an attribute value, in practice)
 FLUSH_ROWS = 20_000  # tuples held before they become Arrow (all tables together)
-_CHECK_EVERY = 0x1FFF
 
 ARROW_TYPES = {"string": pa.string(), "int": pa.int64(), "date": pa.date32(), "bool": pa.bool_()}
 Sink = Callable[[str, pa.RecordBatch], None]
@@ -238,6 +242,9 @@ _HEADER_KEYS = frozenset(
 )
 
 
+_ORDINAL, _SPECIAL = 1, 2
+
+
 class _Entry:
     """One element kind as seen by one flattener: where its rows go and what runs on it."""
 
@@ -248,25 +255,24 @@ class _Entry:
         "frame",
         "hook",
         "info",
+        "kind",
         "leaf",
         "names",
         "on_end",
-        "ordinal",
         "rows",
-        "special",
     )
 
     def __init__(self, info: TableInfo | None, rows: list | None, hook, special: bool, on_end=None):
         self.info = info
         self.rows = rows
         self.hook = hook
-        self.special = special
+        # 0 plain, _ORDINAL numbered by position under its parent, _SPECIAL header/sensitive
+        self.kind = _SPECIAL if special else (_ORDINAL if info and info.ordinal else 0)
         self.on_end = on_end
         self.children: dict[str, _Entry] = {}
         self.leaf = True
         self.carry = info.carry_idx if info else ()
         self.names = info.names if info else ()
-        self.ordinal = bool(info and info.ordinal)  # numbered by position under its parent
         self.counts = bool(info and info.child_ordinals)  # holds the counters of numbered children
         self.frame = (self, (), None)  # what a leaf pushes: its own entry, nothing to carry
 
@@ -315,10 +321,7 @@ class _Flattener:
                 info,
                 self.rows[k],
                 hooks.get(k),
-                special=k in _HEADER_KEYS
-                or info.ordinal
-                or info.child_ordinals
-                or info.sensitive_idx is not None,
+                special=k in _HEADER_KEYS or info.sensitive_idx is not None,
                 on_end=self._close_medical_radiation if k == "medical_radiation" else None,
             )
             for k, info in pl.tables.items()
@@ -332,6 +335,8 @@ class _Flattener:
             holder.leaf = False
         self.outside.leaf = False
         self.stack: list[tuple[_Entry, tuple, dict | None]] = [(self.outside, (), None)]
+        self.push, self.pop = self.stack.append, self.stack.pop
+        self.code_lists = checks.code_lists()
 
     # lxml target interface -------------------------------------------------------------------
     def doctype(self, *args) -> None:
@@ -343,6 +348,7 @@ class _Flattener:
         raise self.error
 
     def start(self, tag, attrib) -> None:
+        # The hot path: one call per element. Kept flat on purpose (attribute lookups cost here).
         self.n = n = self.n + 1
         entry, ctx, counters = self.stack[-1]
         child = entry.children.get(tag)
@@ -350,23 +356,24 @@ class _Flattener:
             self._unknown(entry, tag)
             return
         vals = tuple(map(attrib.get, child.names))
-        if child.special:
-            self._special(child, tag, vals, ctx, counters)
-            return
-        if child.ordinal:
+        kind = child.kind
+        if kind:
+            if kind == _SPECIAL:
+                self._special(child, tag, vals, ctx, counters)
+                return
             counters[child] = pos = counters.get(child, 0) + 1  # type: ignore[index]
             ctx = (*ctx, pos)
-        row = (n, *ctx, *vals)
+        row = (n, ctx, vals)
         child.rows.append(row)
         if child.hook is not None:
             child.hook(child.info, row, vals)
         if child.leaf:
-            self.stack.append(child.frame)
+            self.push(child.frame)
         elif child.carry:
-            self.stack.append((child, (*ctx, *[vals[i] for i in child.carry]), {} if child.counts else None))
+            self.push((child, (*ctx, *[vals[i] for i in child.carry]), {} if child.counts else None))
         else:
-            self.stack.append((child, ctx, {} if child.counts else None))
-        if not n & _CHECK_EVERY:
+            self.push((child, ctx, {} if child.counts else None))
+        if not n & 0x1FFF:
             self._maybe_flush()
 
     def _unknown(self, entry: _Entry, tag: str) -> None:
@@ -386,12 +393,12 @@ class _Flattener:
             ctx = (*ctx, pos)
         if info.sensitive_idx is not None:
             vals = self._pseudonymise(info, vals)
-        row = (self.n, *ctx, *vals)
+        row = (self.n, ctx, vals)
         if self.suppress:
             if tag == self.pl.objektholder_tag:
                 self.suppress = False
                 self.n = self.record_base + 1
-                row = (self.n, *ctx, *vals)
+                row = (self.n, ctx, vals)
             elif child.hook is not None:
                 child.hook(info, row, vals)
         if not self.suppress:
@@ -402,9 +409,9 @@ class _Flattener:
         self.stack.append((child, (*ctx, *carried), {} if info.child_ordinals else None))
 
     def end(self, tag) -> None:
-        entry = self.stack.pop()[0]
-        if entry.on_end is not None:
-            entry.on_end()
+        on_end = self.pop()[0].on_end
+        if on_end is not None:
+            on_end()
 
     def close(self) -> None:
         # lxml calls this also after a syntax error and then raises that error; so nothing is
@@ -477,7 +484,7 @@ class _Flattener:
                 )
             )
         else:
-            self.cross.episodes[k] = (row[0], row[2])
+            self.cross.episodes[k] = (row[0], row[1][1])  # ctx: institusjonID, pasientNr
 
     def _episode_unit(self, info, row, vals) -> None:
         if (self.inst, vals[0]) not in self.units:
@@ -489,7 +496,8 @@ class _Flattener:
 
     def _code(self, info, row, vals) -> None:
         # _CODE_ATTRS order: kodeNr, kodeverk, kodeVersjon, kodeVerdi
-        if not checks.code_known(vals[1], vals[3]):
+        known = self.code_lists.get(vals[1])
+        if known is not None and vals[3] not in known:
             self.findings.append(
                 self._finding(
                     info, row, faults.UNKNOWN_CODE, f"kodeVerdi={vals[3]} not in code list {vals[1]}"
@@ -576,8 +584,11 @@ class _Flattener:
 
 
 def to_batch(info: TableInfo, rows: list[tuple], lineage: list) -> pa.RecordBatch:
+    """Rows are (record_no, carried keys, own values): three C-level transpositions, then Arrow."""
     n = len(rows)
-    columns = list(zip(*rows, strict=True))
+    # strict=True would be a check per row; every row of a table has the same shape by construction
+    numbers, ctxs, vals = zip(*rows, strict=False)
+    columns = [numbers, *zip(*ctxs, strict=False), *zip(*vals, strict=False)]
     arrays = []
     for (src, _), lin, fld in zip(info.columns, info.lineage_idx, info.schema, strict=True):
         if src < 0:
@@ -589,9 +600,8 @@ def to_batch(info: TableInfo, rows: list[tuple], lineage: list) -> pa.RecordBatc
 
 def _record_key(info: TableInfo, row: tuple) -> str:
     """The carried parent keys and the element's own first (key) attribute, as `name=value;...`."""
-    names = info.row_names
-    last = len(row) - len(info.names) - (1 if info.sensitive_idx is not None else 0)
-    return ";".join(f"{names[i]}={row[i]}" for i in range(1, last + 1))
+    flat = (*row[1], row[2][0])
+    return ";".join(f"{name}={v}" for name, v in zip(info.row_names[1:], flat, strict=False))
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -696,6 +706,9 @@ def read_segment(
     validator = _validator(pl, sn) if validate else None
     near = 0
     run = 0  # bytes since the last '<'
+    # Rows are acyclic tuples; the cyclic collector would only walk them over and over.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         for block in _blocks(seg):
             if latin1:
@@ -714,6 +727,9 @@ def read_segment(
         if fl.error is not None:
             raise fl.error from None
         raise classify(err, seg.line_offset, near) from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     if fl.error is not None:
         raise fl.error
     if fl.lineage is None:

@@ -47,6 +47,7 @@ class Progress:
         self.failed_checks: list[str] = []
         self.failed_steps: list[str] = []
         self.dbt_models = 0
+        self.dbt_tests = 0
 
     def say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.t0:7.1f}s] {text}", file=self.out, flush=True)
@@ -66,7 +67,7 @@ class Progress:
         elif kind == "STEP_SUCCESS":
             done = f"{step} ({time.monotonic() - self.step_started.get(step, self.t0):.1f}s)"
             if step.startswith("dbt_"):
-                done += f": {self.dbt_models} models and seeds built, {self.checks['passed']} checks passed"
+                done += f": {self.dbt_models} models and seeds built, {self.dbt_tests} tests run"
             self.say(f"✓ {done}")
         elif kind == "STEP_FAILURE":
             self.failed_steps.append(step)
@@ -85,6 +86,7 @@ class Progress:
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             passed = evaluation.passed
+            self.dbt_tests += bool(step and step.startswith("dbt_"))
             self.checks["passed" if passed else "failed"] += 1
             if not passed:
                 name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
@@ -92,7 +94,7 @@ class Progress:
                 self.say(f"! check failed: {name}")
 
 
-def _summary(progress: Progress, paths: Paths, ok: bool, out: TextIO) -> None:
+def _summary(progress: Progress, paths: Paths, ok: bool, ui_hint: str, out: TextIO) -> None:
     def line(text: str = "") -> None:
         print(text, file=out, flush=True)
 
@@ -119,14 +121,18 @@ def _summary(progress: Progress, paths: Paths, ok: bool, out: TextIO) -> None:
         line(f"  failed: {name}")
     for step in progress.failed_steps:
         line(f"  failed step: {step}")
-    data_arg = "" if paths.data_dir == Paths.from_env().data_dir else f" --data-dir {paths.data_dir}"
-    line(f"Dagster UI on the same data: stralebruk ui{data_arg}   (or make ui) → http://127.0.0.1:3000")
+    line(f"Dagster UI on the same data: {ui_hint} → http://127.0.0.1:3000 (Ctrl-C stops it)")
 
 
 def run_pipeline(inbox: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None) -> int:
     """Ingest everything new in the inbox, build, publish and deliver; returns an exit code
     (0 when every step succeeded and no error-severity check failed)."""
     paths = Paths.from_env(data_dir)
+    ui_hint = (
+        "stralebruk ui   (or make ui)"
+        if paths.data_dir == Paths.from_env().data_dir
+        else f"stralebruk ui --data-dir {paths.data_dir}"
+    )
     env = {"STRALEBRUK_DATA_DIR": str(paths.data_dir), **paths.dbt_env()}
     if inbox is not None:
         env["STRALEBRUK_INBOX"] = str(Path(inbox).resolve())
@@ -159,5 +165,5 @@ def run_pipeline(inbox: str | os.PathLike | None = None, data_dir: str | os.Path
             )
         errors = [c for c in progress.failed_checks if c.endswith("(ERROR)")]
         ok = result.success and not errors
-        _summary(progress, paths, ok, out)
+        _summary(progress, paths, ok, ui_hint, out)
         return 0 if ok else 1

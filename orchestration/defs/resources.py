@@ -9,4 +9,7 @@ from orchestration.settings import DBT_EXECUTABLE
 @dg.definitions
 def resources() -> dg.Definitions:
     dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
-    return dg.Definitions(resources={"data": DataDir(), "dbt": dbt})
+    # Steps run one after the other anyway (the lake and warehouse pools hold one step each) and do
+    # their parallel work inside (ingest worker processes, dbt threads): a process per step would
+    # only add start-up time.
+    return dg.Definitions(resources={"data": DataDir(), "dbt": dbt}, executor=dg.in_process_executor)

@@ -105,8 +105,7 @@ def _ledger_inputs(lake: Path) -> list[dict]:
         ).to_arrow_table()
     finally:
         con.close()
-    keep = [c for c in rel.column_names if not c.startswith("rows_") and c != "rows_per_table"]
-    rows = rel.select(keep).to_pylist()
+    rows = rel.to_pylist()
     return sorted(
         ({k: _jsonable(v) for k, v in r.items()} for r in rows), key=lambda r: str(r.get("file_id"))
     )
@@ -153,7 +152,7 @@ def _read_tables(
         data = con.sql(
             f"select * from {SCHEMA}.{name} where {' and '.join(where)} order by {order}", params=params
         ).to_arrow_table()
-        # the table's data loss: datatap is constant per partition (year, or year x breakdown)
+        # datatap is constant per partition (year, or year x breakdown): report the largest
         losses = [v for v in data.column("datatap").to_pylist() if v is not None] if "datatap" in cols else []
         datatap = max(losses) if losses else None
         tables.append(
@@ -301,6 +300,12 @@ def deliver(
             },
             "input_files": _ledger_inputs(paths.lake),
             "previous_delivery": previous.name if previous else None,
+            # as the build flagged it (dbt var cut_date): the year is complete after April of the next
+            "provisional": any(
+                any(t.data.column("is_provisional").to_pylist())
+                for t in tables
+                if "is_provisional" in t.data.column_names
+            ),
         }
         for t in tables:
             for fmt, fname in files[t.name].items():

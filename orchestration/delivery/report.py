@@ -223,6 +223,12 @@ def write_report(
         + _html_table(_rows(t.data))
         for t in tables
     )
+    provisional = (
+        f"<p><strong>Provisional:</strong> {year} is not complete until the end of April {year + 1}; "
+        "figures will change.</p>"
+        if manifest.get("provisional")
+        else ""
+    )
     title = f"{manifest['kind'].upper()} delivery {manifest['period']} (cut {manifest['cut']})"
     html = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -233,6 +239,7 @@ def write_report(
 <p>Data cut {escape(manifest["cut"])} · code {escape(str(manifest["code_version"]))} ·
 dbt {escape(str(manifest["dbt_version"]))} · {len(manifest["input_files"])} input files ·
 compared with previous delivery: {escape(str(previous))}</p>
+{provisional}
 <p class="note">Cells resting on 4 or fewer unique patients are removed, with secondary suppression where a
 total would reveal them; datatap is the share of the counted patients lost to suppression.
 Figures for a year are provisional until the end of April of the next year.</p>

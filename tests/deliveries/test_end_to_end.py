@@ -35,7 +35,8 @@ def _pick_median_dose(warehouse: Path) -> dict:
             ),
             ranked as (
                 select d.dose_id, d.facility_id, d.procedure_code, d.value,
-                    row_number() over w as pos, count(*) over (partition by d.facility_id, d.procedure_code) as n,
+                    row_number() over w as pos,
+                    count(*) over (partition by d.facility_id, d.procedure_code) as n,
                     lead(d.value) over w as next_value, lag(d.value) over w as prev_value
                 from intermediate.dlv_imaging_doses as d
                 inner join facility using (facility_id, procedure_code)
@@ -56,15 +57,26 @@ def _pick_median_dose(warehouse: Path) -> dict:
         con.close()
     if not rows:
         pytest.skip("the generated year has no facility with an odd CTDIvol sample of >= 5 adults")
-    keys = ["facility_id", "procedure_code", "value", "next_value", "institution_orgnr", "episode_id",
-            "procedure_no", "value_as_sent", "source_file_id"]
+    keys = [
+        "facility_id",
+        "procedure_code",
+        "value",
+        "next_value",
+        "institution_orgnr",
+        "episode_id",
+        "procedure_no",
+        "value_as_sent",
+        "source_file_id",
+    ]
     return dict(zip(keys, rows[0], strict=True))
 
 
 def _resend_with_changed_dose(inbox: Path, pick: dict) -> Path:
     """Write the rad file again as a later batch (uttakDato + 1 day, higher lopenr), one CTDIvol changed."""
     source = next(
-        p for p in inbox.rglob("rad_*.xml") if hashlib.sha256(p.read_bytes()).hexdigest() == pick["source_file_id"]
+        p
+        for p in inbox.rglob("rad_*.xml")
+        if hashlib.sha256(p.read_bytes()).hexdigest() == pick["source_file_id"]
     )
     tree = etree.parse(str(source))
     new_value = (pick["value"] + pick["next_value"]) / 2
@@ -74,11 +86,20 @@ def _resend_with_changed_dose(inbox: Path, pick: dict) -> Path:
     for inst in (el for el in melding.iter() if isinstance(el.tag, str) and _local(el) == "Institusjon"):
         if inst.get("institusjonID") != pick["institution_orgnr"]:
             continue
-        for visit in (el for el in inst.iter() if isinstance(el.tag, str) and _local(el) == "ApparatFremmote"):
-            if visit.get("episodeID") != pick["episode_id"] or int(visit.get("prosNr")) != pick["procedure_no"]:
+        for visit in (
+            el for el in inst.iter() if isinstance(el.tag, str) and _local(el) == "ApparatFremmote"
+        ):
+            if (
+                visit.get("episodeID") != pick["episode_id"]
+                or int(visit.get("prosNr")) != pick["procedure_no"]
+            ):
                 continue
             for ind in visit:
-                if isinstance(ind.tag, str) and _local(ind) == "Doseindikator" and ind.get("doseType") == "CTDIVOL":
+                if (
+                    isinstance(ind.tag, str)
+                    and _local(ind) == "Doseindikator"
+                    and ind.get("doseType") == "CTDIVOL"
+                ):
                     ind.set("verdi", f"{float(ind.get('verdi')) * factor:.6f}")
                     changed += 1
     assert changed == 1, f"expected one CTDIVOL indicator to change in {source}, changed {changed}"
@@ -107,7 +128,9 @@ def test_resent_file_changing_one_dose_shows_as_exactly_that_change(tmp_path):
     assert manifest["previous_delivery"] == first.name
     resent_id = hashlib.sha256(resent.read_bytes()).hexdigest()
     assert resent_id in {f["file_id"] for f in manifest["input_files"]}
-    assert resent_id not in {f["file_id"] for f in json.loads((first / "manifest.json").read_text())["input_files"]}
+    assert resent_id not in {
+        f["file_id"] for f in json.loads((first / "manifest.json").read_text())["input_files"]
+    }
 
     diff = json.loads((second / "diff.json").read_text())
     for name, table in diff["tables"].items():
@@ -120,5 +143,7 @@ def test_resent_file_changing_one_dose_shows_as_exactly_that_change(tmp_path):
     assert row["key"]["facility_id"] == pick["facility_id"]
     assert row["key"]["dose_type"] == "CTDIVOL"
     assert row["columns"]["median"]["old"] == pytest.approx(pick["value"])
-    assert row["columns"]["median"]["new"] == pytest.approx((pick["value"] + pick["next_value"]) / 2, rel=1e-5)
+    assert row["columns"]["median"]["new"] == pytest.approx(
+        (pick["value"] + pick["next_value"]) / 2, rel=1e-5
+    )
     assert set(row["columns"]) <= {"median", "exceeds_reference"}

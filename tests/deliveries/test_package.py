@@ -157,3 +157,18 @@ def test_bad_requests_fail_clearly_and_leave_nothing(tmp_path, data_dir):
     assert not (tmp_path / "empty" / "deliveries").exists()
     leftovers = list((data_dir / "deliveries").rglob(".tmp-*")) if (data_dir / "deliveries").exists() else []
     assert leftovers == []
+
+
+def test_year_before_end_of_april_is_provisional(harness, tmp_path):
+    early = tmp_path / "early.duckdb"
+    shutil.copy(harness.db, early)
+    harness.dbt("run", "--select", "path:models/deliveries", "--vars", "{cut_date: '2026-03-31'}", db=early)
+    data_dir = _serve(early, tmp_path / "data")
+    folder = deliver("rhf", year=YEAR, data_dir=data_dir, cut="2026-03-31")
+    assert json.loads((folder / "manifest.json").read_text())["provisional"] is True
+    assert set(pq.read_table(folder / "rhf_rt_activity.parquet").column("is_provisional").to_pylist()) == {
+        True
+    }
+    assert "Provisional:" in (folder / "report.html").read_text()
+    complete = deliver("rhf", year=YEAR, data_dir=_serve(harness.db, tmp_path / "later"), cut="2026-11-27")
+    assert json.loads((complete / "manifest.json").read_text())["provisional"] is False

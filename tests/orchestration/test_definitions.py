@@ -63,14 +63,17 @@ def test_everything_touching_the_build_file_shares_the_warehouse_pool(defs):
 
 
 def test_dbt_tests_become_asset_checks(defs, dbt_manifest):
+    from orchestration.defs.transform.assets import translator
+
     manifest = json.loads(dbt_manifest.read_text())
-    tests_on_models = [
-        n for n in manifest["nodes"].values() if n["resource_type"] == "test" and n.get("attached_node")
-    ]
-    check_keys = defs.resolve_asset_graph().asset_check_keys
-    if not tests_on_models:
-        pytest.skip("the dbt project has no tests yet")
-    assert len(check_keys) >= len({t["name"] for t in tests_on_models})
+    expected = {
+        dg.AssetCheckKey(translator.get_asset_key(manifest["nodes"][t["attached_node"]]), t["name"])
+        for t in manifest["nodes"].values()
+        if t["resource_type"] == "test" and (t.get("attached_node") or "").startswith("model.")
+    }
+    if not expected:
+        pytest.skip("the dbt project has no tests on models yet")
+    assert expected <= set(defs.resolve_asset_graph().asset_check_keys)
 
 
 @pytest.mark.parametrize(

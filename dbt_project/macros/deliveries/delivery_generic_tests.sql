@@ -19,7 +19,7 @@ where {{ column_name }} is not null
 {% endtest %}
 
 {#- Every row satisfies a boolean SQL expression. -#}
-{% test delivery_expression_is_true(model, expression) %}
+{% test delivery_expression_is_true(model, expression, column_name=none) %}
 select *
 from {{ model }}
 where not coalesce(({{ expression }}), false)

@@ -138,7 +138,7 @@ cells as (
 ),
 
 {{ suppress_small_cells('cells', 'n_patients', keys,
-    margins=[['year', 'breakdown', 'breakdown_value'], ['year', 'modality', 'breakdown']],
+    margins=[['year', 'breakdown', 'breakdown_value'], ['year', 'modality', 'breakdown'], ['year', 'breakdown']],
     partition_by=['year', 'breakdown']) }}
 
 select *, {{ is_provisional('year') }} as is_provisional

@@ -12,7 +12,8 @@ with cells as (
 ),
 
 {{ suppress_small_cells('cells', 'n_patients', keys,
-    margins=[['year', 'month', 'rhf_name', 'hf_name'], ['year', 'month', 'rhf_name', 'modality']]) }}
+    margins=[['year', 'month', 'rhf_name', 'hf_name'], ['year', 'month', 'rhf_name', 'modality'],
+        ['year', 'month']]) }}
 
 select *, {{ is_provisional('year') }} as is_provisional
 from published

@@ -38,7 +38,7 @@ cells as (
 ),
 
 {{ suppress_small_cells('cells', 'n_patients', keys,
-    margins=[['year', 'rhf_name', 'hf_name'], ['year', 'rhf_name', 'diagnosis_group']],
+    margins=[['year', 'rhf_name', 'hf_name'], ['year', 'rhf_name', 'diagnosis_group'], ['year']],
     subcount_columns=['n_new_patients']) }}
 
 select *, {{ is_provisional('year') }} as is_provisional

@@ -18,7 +18,7 @@ with cells as (
 ),
 
 {{ suppress_small_cells('cells', 'n_patients', keys,
-    margins=[['year', 'rhf_name', 'planning_code'], ['year', 'rhf_name', 'diagnosis_group']]) }}
+    margins=[['year', 'rhf_name', 'planning_code'], ['year', 'rhf_name', 'diagnosis_group'], ['year']]) }}
 
 select *, {{ is_provisional('year') }} as is_provisional
 from published

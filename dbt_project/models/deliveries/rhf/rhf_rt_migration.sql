@@ -14,7 +14,7 @@ with cells as (
 ),
 
 {{ suppress_small_cells('cells', 'n_patients', keys, margins=[['year', 'residence_rhf_name'],
-    ['year', 'treatment_rhf_name']]) }}
+    ['year', 'treatment_rhf_name'], ['year']]) }}
 
 select *, {{ is_provisional('year') }} as is_provisional
 from published
