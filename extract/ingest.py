@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from extract import lake as lk
+from extract.crosscheck import cross_piece_findings
 from extract.model import faults
 from extract.model.messages import MODULES
 from extract.pseudonym import pseudonym_key
@@ -420,76 +420,9 @@ class PieceResult:
     index: int
     seconds: float
     rejected: Rejected | None = None
-    result: object = None  # SegmentResult without its cross checks
-    cross: PieceCross | None = None
+    result: object = None  # SegmentResult; its findings are in the piece's parts, counted here
+    n_findings: int = 0
     rss_mb: float = 0.0
-
-
-@dataclass
-class PieceCross:
-    """A piece's keys for the checks across pieces; episode keys as Arrow (compact whatever the size)."""
-
-    episode_keys: pa.Array  # "institusjonID\x1fepisodeID", first occurrence in the piece
-    episode_rn: pa.Array
-    episode_pas: pa.Array
-    equipment: dict[str, tuple[int, str]]
-    known_equipment: set[str]
-    pending: list[tuple[str, object, Finding]]
-
-    @classmethod
-    def of(cls, c: CrossChecks) -> PieceCross:
-        return cls(
-            pa.array([f"{i}\x1f{e}" for i, e in c.episodes], pa.string()),
-            pa.array([v[0] for v in c.episodes.values()], pa.int64()),
-            pa.array([v[1] for v in c.episodes.values()], pa.string()),
-            c.equipment,
-            c.known_equipment,
-            c.pending,
-        )
-
-
-def _merge_pieces(crosses: list[PieceCross]) -> list[Finding]:
-    """Duplicates across pieces (the later occurrence is the finding, as in a whole-file read) and
-    references no piece could resolve alone."""
-    findings: list[Finding] = []
-    keys = pa.chunked_array([c.episode_keys for c in crosses], pa.string()).combine_chunks()
-    rn = pa.chunked_array([c.episode_rn for c in crosses], pa.int64()).combine_chunks()
-    pas = pa.chunked_array([c.episode_pas for c in crosses], pa.string()).combine_chunks()
-    if len(keys) > 1:
-        order = pc.sort_indices(
-            pa.table({"k": keys, "r": rn}), sort_keys=[("k", "ascending"), ("r", "ascending")]
-        )
-        ks = keys.take(order)
-        later = order.slice(1).filter(pc.equal(ks.slice(1), ks.slice(0, len(ks) - 1)))
-        for i in later.to_pylist():
-            inst, _, episode = keys[i].as_py().partition("\x1f")
-            rkey = f"institusjonID={inst};pasientNr={pas[i].as_py()};episodeID={episode}"
-            findings.append(
-                (
-                    "episode",
-                    rn[i].as_py(),
-                    rkey,
-                    faults.DUPLICATE_KEY,
-                    f"episodeID={episode} occurs twice in the institution",
-                )
-            )
-    equipment: set[str] = set()
-    known: set[str] = set()
-    pending: list[tuple[str, object, Finding]] = []
-    for c in crosses:
-        for uid, (n, rkey) in c.equipment.items():
-            if uid in equipment:
-                findings.append(("equipment", n, rkey, faults.DUPLICATE_KEY, f"utstyrID={uid} occurs twice"))
-            equipment.add(uid)
-        known |= c.known_equipment
-        pending.extend(c.pending)
-    episode_refs = [p for p in pending if p[0] == "episode"]
-    if episode_refs:
-        wanted = pa.array([f"{k[0]}\x1f{k[1]}" for _, k, _ in episode_refs], pa.string())  # type: ignore[index]
-        found = pc.is_in(wanted, value_set=keys).to_pylist()
-        findings.extend(f for (_, _, f), ok in zip(episode_refs, found, strict=True) if not ok)
-    findings.extend(f for kind, uid, f in pending if kind == "equipment" and uid not in known)
-    return findings
 
 
 def run_piece(
@@ -506,16 +439,18 @@ def run_piece(
             key=key,
             sink=lambda table, batch: writer.write(module, table, batch),
             validate=validate,
-            suppress_header=index > 0,
+            piece=index,
         )
     except Rejected as r:
         writer.abort()
         return PieceResult(index, time.perf_counter() - t0, rejected=r, rss_mb=_peak_rss_mb())
     writer.write_findings(_findings_batch(task, module, res.findings))
     writer.commit()
-    cross = PieceCross.of(res.cross)
-    res.cross = CrossChecks()
-    return PieceResult(index, time.perf_counter() - t0, result=res, cross=cross, rss_mb=_peak_rss_mb())
+    n_findings = len(res.findings)
+    res.findings, res.cross = [], CrossChecks()  # only counts travel back; memory stays flat
+    return PieceResult(
+        index, time.perf_counter() - t0, result=res, n_findings=n_findings, rss_mb=_peak_rss_mb()
+    )
 
 
 # --- the coordinator ---------------------------------------------------------------------------------
@@ -683,22 +618,19 @@ def _finish_big(lake: Path, bf: _BigFile) -> list[dict]:
     if failed is not None:
         lk.remove_parts(lake, bf.batch_id)
         return [_rejected_row(bf.task, failed.rejected, seconds)]  # type: ignore[arg-type]
-    findings = _merge_pieces([p.cross for p in pieces])  # type: ignore[misc]
     first = pieces[0].result
     module = first.module  # type: ignore[attr-defined]
-    writer = lk.PartWriter(lake, f"{bf.batch_id}.x")
-    writer.write_findings(_findings_batch(bf.task, module, findings))
-    writer.commit()
+    across = cross_piece_findings(lake, module, bf.batch_id)
+    lk.write_findings_part(lake, f"{bf.batch_id}.x", across)
     rows: Counter[str] = Counter()
     institutions: list[str] = []
-    n_findings = len(findings)
+    n_findings = across.num_rows
     for p in pieces:
         rows.update(p.result.rows)  # type: ignore[attr-defined]
-        n_findings += len(p.result.findings)  # type: ignore[attr-defined]
+        n_findings += p.n_findings
         institutions += [i for i in p.result.institutions if i not in institutions]  # type: ignore[attr-defined]
     first.institutions = institutions  # type: ignore[attr-defined]
-    row = _loaded_row(bf.task, first, [None] * n_findings, seconds, rows=dict(rows))
-    return [row]
+    return [_loaded_row(bf.task, first, [None] * n_findings, seconds, rows=dict(rows))]
 
 
 def _stamp(rows: list[dict]) -> list[dict]:

@@ -141,6 +141,11 @@ def write_ledger(lake: Path, batch_id: str, rows: list[dict]) -> None:
     _write_atomic(pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA), lake / LEDGER_DIR / f"{batch_id}.parquet")
 
 
+def write_findings_part(lake: Path, name: str, table: pa.Table) -> None:
+    if table.num_rows:
+        _write_atomic(table, lake / FINDINGS_DIR / f"{name}.parquet")
+
+
 def _batch_of(part: Path) -> str:
     return part.name.split(".", 1)[0]
 

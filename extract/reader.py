@@ -280,6 +280,7 @@ class _Entry:
 class _Flattener:
     def __init__(self, pl: Plan, file_id: str, key: bytes, sink: Sink, suppress: bool, record_base: int):
         self.pl = pl
+        self.defer_refs = False  # a piece of a cut file: references are checked across pieces
         self.file_id = file_id
         self.key = key
         self.sink = sink
@@ -505,6 +506,8 @@ class _Flattener:
             )
 
     def _ref_equipment(self, info, row, uid) -> None:
+        if self.defer_refs:
+            return
         if uid not in self.cross.known_equipment:
             f = self._finding(
                 info, row, faults.DANGLING_REFERENCE, f"refUtstyr={uid} is no Utstyr in the file"
@@ -513,7 +516,7 @@ class _Flattener:
 
     def _rt_attendance(self, info, row, vals) -> None:
         episode_id, ref = vals
-        if (self.inst, episode_id) not in self.cross.episodes:
+        if not self.defer_refs and (self.inst, episode_id) not in self.cross.episodes:
             f = self._finding(
                 info, row, faults.DANGLING_REFERENCE, f"episodeID={episode_id} is no Episode in the file"
             )
@@ -685,9 +688,13 @@ def read_segment(
     key: bytes,
     sink: Sink,
     validate: bool = True,
-    suppress_header: bool = False,
+    piece: int | None = None,
 ) -> SegmentResult:
-    """Parse one segment (or a whole file); rows go to `sink`; raises `Rejected`."""
+    """Parse one segment (or a whole file); rows go to `sink`; raises `Rejected`.
+
+    `piece`: the segment's number when the file is read in pieces (its header rows are then
+    suppressed after the first piece, and references are left to `extract.crosscheck`).
+    """
     if sn.problem is not None:
         raise sn.problem
     if sn.module is None:
@@ -699,7 +706,8 @@ def read_segment(
             faults.UNKNOWN_VERSION, f"version {sn.version} is not accepted ({', '.join(VERSIONS)})"
         )
     pl = plan(sn.module, sn.version)
-    fl = _Flattener(pl, file_id, key, sink, suppress_header, seg.record_base)
+    fl = _Flattener(pl, file_id, key, sink, bool(piece), seg.record_base)
+    fl.defer_refs = piece is not None
     latin1 = sn.encoding == "ISO-8859-1"
     opts = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     target = etree.XMLParser(target=fl, **opts)

@@ -18,15 +18,14 @@ TIMEZONE = "Europe/Oslo"
 lake_selection = dg.AssetSelection.key_prefixes(*[[f"npr_{m}"] for m in MODULES]) | dg.AssetSelection.assets(
     LEDGER, FINDINGS
 )
-warehouse_selection = dg.AssetSelection.assets(SERVED_WAREHOUSE).upstream() - lake_selection
 
 ingest_job = dg.define_asset_job(
     "ingest_job", selection=lake_selection, description="New inbox files into the lake (and the ledger)."
 )
-warehouse_job = dg.define_asset_job(
-    "warehouse_job",
-    selection=warehouse_selection,
-    description="dbt build of the warehouse from the lake, then publish the served copy.",
+refresh_job = dg.define_asset_job(
+    "refresh_job",
+    selection=dg.AssetSelection.assets(SERVED_WAREHOUSE).upstream().required_multi_asset_neighbors(),
+    description="Ingest what is new, dbt build the warehouse, publish the served copy.",
 )
 dsa_delivery_job = dg.define_asset_job("dsa_delivery_job", selection=dg.AssetSelection.assets("dsa_delivery"))
 rhf_delivery_job = dg.define_asset_job("rhf_delivery_job", selection=dg.AssetSelection.assets("rhf_delivery"))
@@ -40,18 +39,19 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def pending_digests(data: DataDir) -> set[str]:
+def inbox_pending(data: DataDir) -> list[Path]:
     from extract.ingest import pending_files
 
-    return {file_digest(Path(p)) for p in pending_files(data.inbox_dir(), data.paths().lake)}
+    return pending_files(data.inbox_dir(), data.paths().lake)
 
 
 @dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
 def inbox_sensor(context: dg.SensorEvaluationContext, data: DataDir):
-    """One ingest run per batch of new inbox files. The run key is derived from the files' hashes
-    and the cursor holds the hashes already requested and still pending, so the same file (under
-    any name) never asks for a second run while the first is pending or after it was loaded."""
-    pending = pending_digests(data)
+    """One ingest run per batch of new inbox files. The cursor holds the hashes of files already
+    asked for and still pending, so the same bytes (under any name) ask for nothing more while they
+    wait; the run key is derived from the new hashes, so Dagster also refuses a second run for the
+    same batch later."""
+    pending = {file_digest(p) for p in inbox_pending(data)}
     requested = set(json.loads(context.cursor)) if context.cursor else set()
     new = sorted(pending - requested)
     # Forget hashes that left the inbox's pending set (ingested): the cursor stays small.
@@ -63,17 +63,18 @@ def inbox_sensor(context: dg.SensorEvaluationContext, data: DataDir):
 
 
 @dg.schedule(
-    job=warehouse_job,
+    job=refresh_job,
     cron_schedule="0 2 * * *",
     execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
-def nightly_warehouse(context: dg.ScheduleEvaluationContext, data: DataDir):
-    """Every night at 02:00: rebuild and publish the warehouse if it is stale (files loaded since
-    the last publication, or never published)."""
-    reasons = stale_reasons(data.paths())
+def nightly_refresh(context: dg.ScheduleEvaluationContext, data: DataDir):
+    """Every night at 02:00, if anything is stale: ingest what the sensor has not (it may be off, or
+    a run failed), rebuild and publish the warehouse."""
+    waiting = inbox_pending(data)
+    reasons = ([f"{len(waiting)} inbox files not ingested"] if waiting else []) + stale_reasons(data.paths())
     if not reasons:
-        return dg.SkipReason("the served warehouse is newer than the lake: nothing is stale")
+        return dg.SkipReason("nothing is stale: every inbox file is ingested and the warehouse published")
     return dg.RunRequest(tags={"stralebruk/stale": "; ".join(reasons)[:200]})
 
 

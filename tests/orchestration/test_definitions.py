@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -93,20 +94,27 @@ def test_delivery_schedules_ask_for_the_period_just_ended(defs, schedule, at, ex
     assert dg.validate_run_config(job, request.run_config)
 
 
-def test_nightly_rebuild_only_when_the_lake_is_newer_than_the_served_copy(defs, tmp_path):
-    schedule_def = defs.resolve_schedule_def("nightly_warehouse")
+def test_nightly_refresh_only_when_something_is_stale(defs, tmp_path, generated_inbox):
+    schedule_def = defs.resolve_schedule_def("nightly_refresh")
     paths = Paths.from_env(tmp_path)
 
     def evaluate():
         context = dg.build_schedule_context(resources={"data": DataDir(data_dir=str(tmp_path))})
         return schedule_def(context)
 
-    assert isinstance(evaluate(), dg.RunRequest)  # never published
+    assert "not published" in evaluate().tags["stralebruk/stale"]
     (paths.lake / "_ledger").mkdir(parents=True)
     (paths.lake / "_ledger" / "b1.parquet").write_bytes(b"")
     paths.served_warehouse.write_bytes(b"")
     assert isinstance(evaluate(), dg.SkipReason)
+
     later = paths.served_warehouse.stat().st_mtime + 10
     (paths.lake / "_ledger" / "b2.parquet").write_bytes(b"")
     os.utime(paths.lake / "_ledger" / "b2.parquet", (later, later))
     assert "_ledger" in evaluate().tags["stralebruk/stale"]
+    os.utime(paths.served_warehouse, (later + 1, later + 1))
+    assert isinstance(evaluate(), dg.SkipReason)
+
+    paths.inbox.mkdir()
+    shutil.copy(next(generated_inbox.rglob("*.xml")), paths.inbox / "new.xml")
+    assert evaluate().tags["stralebruk/stale"] == "1 inbox files not ingested"

@@ -36,7 +36,8 @@ located as (
 select
     *,
     row_number() over (
-        partition by year, person_key, coalesce(diagnosis_code, diagnosis_group)
+        -- a diagnosis is the 3-character ICD-10 category: C50.4 and C50.9 are one breast cancer
+        partition by year, person_key, coalesce(left(diagnosis_code, 3), diagnosis_group)
         order by start_date, series_id
     ) = 1 as counts_as_patient
 from located

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 {#- One row per Slett (withdrawal of an episode, change messages) in any module's file. -#}
 {%- set skeleton_modules = ['str', 'raa', 'rad', 'ord'] %}
 {%- for module in skeleton_modules %}

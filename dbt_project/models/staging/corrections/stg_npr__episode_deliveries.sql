@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 {#- One row per (file, institution, episode) the lake holds: every Episode of str/raa/ord, and for
     rad (no Episode) every episodeID its dose events carry. episode_date decides which B files
     cover the episode (Episode/@innDatoTid; rad ApparatFremmote/@startDatoTid). -#}
