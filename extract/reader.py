@@ -327,6 +327,7 @@ class _Flattener:
             )
             for k, info in pl.tables.items()
         }
+        self.entries = list(entries.values())
         # Outside the Melding (envelope elements) only the Melding tag leads anywhere.
         self.outside = _Entry(None, None, None, False)
         self.skip = _Entry(None, None, None, False)  # unknown element inside Melding: its subtree
@@ -338,6 +339,15 @@ class _Flattener:
         self.stack: list[tuple[_Entry, tuple, dict | None]] = [(self.outside, (), None)]
         self.push, self.pop = self.stack.append, self.stack.pop
         self.code_lists = checks.code_lists()
+
+    def release(self) -> None:
+        """Break the cycles (entries hold bound methods of self), so memory returns at once and
+        not at some later cyclic collection: a worker reads many pieces and files in a row."""
+        for entry in self.entries:
+            entry.hook = entry.on_end = None
+            entry.children = {}
+        self.outside.children = {}
+        self.stack.clear()
 
     # lxml target interface -------------------------------------------------------------------
     def doctype(self, *args) -> None:
@@ -736,6 +746,7 @@ def read_segment(
             raise fl.error from None
         raise classify(err, seg.line_offset, near) from None
     finally:
+        fl.release()
         if gc_was_enabled:
             gc.enable()
     if fl.error is not None:

@@ -100,10 +100,17 @@ def _summary(progress: Progress, paths: Paths, ok: bool, ui_hint: str, out: Text
 
     line()
     line(f"{'Done' if ok else 'FAILED'} in {time.monotonic() - progress.t0:.1f}s.")
+    statuses = ("loaded", "rejected", "duplicate")
+    # Each module step reports its ingest on every table it emits: count it once, from `message`.
+    new = Counter()
+    for key, metadata in progress.materialized.items():
+        if key.startswith("npr_") and key.endswith("/message"):
+            new.update({s: metadata.get(f"files_{s}", 0) for s in statuses})
     counts = ledger_statuses(paths.lake)
+    line("New files this run: " + ", ".join(f"{new[s]} {s}" for s in statuses))
     line(
         "Files in the ledger: "
-        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("loaded", "rejected", "duplicate"))
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in statuses)
         + f" (details: {paths.lake / '_ledger'})"
     )
     rows = progress.materialized.get("served_warehouse", {}).get("rows") or {}

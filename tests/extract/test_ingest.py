@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -120,36 +121,35 @@ def test_module_filter_keeps_the_ledger_consistent(inbox, lake):
     assert len(ledger(lake)) == len(MODULES) + 1
 
 
-def _two_institution_file() -> bytes:
+def _two_institution_file(module: str = "str") -> bytes:
     def faults(key, idx, attrs):
-        if (
-            key == "episode"
-            and idx.get("institution") == 1
-            and idx["patient_holder"] == 7
-            and idx["episode"] == 1
-        ):
+        if key == "episode" and idx.get("institution") == 1 and idx["patient_holder"] == 7 and idx["episode"] == 1:
             attrs["episodeID"] = "EP2-0"  # duplicate of an episode in an earlier piece
-        if key == "rt_attendance" and idx["patient_holder"] == 3:
+        if key in ("rt_attendance", "dose_event") and idx["patient_holder"] == 3:
             attrs["refUtstyr"] = "NOPE"
+        if key == "equipment" and idx["institution"] == 1 and idx["equipment"] == 1:
+            attrs["utstyrID"] = "U0.0-1"  # the same id as in the first institution's register
         return attrs
 
-    return build("str", envelope=True, counts={"institution": 2, "patient_holder": 12}, override=faults)
+    return build(module, envelope=True, counts={"institution": 2, "patient_holder": 12}, override=faults)
 
 
-def test_big_file_in_pieces_equals_whole(tmp_path, monkeypatch):
+@pytest.mark.parametrize("module", ["str", "rad", "raa"])
+def test_big_file_in_pieces_equals_whole(tmp_path, monkeypatch, module):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    (inbox / "big.xml").write_bytes(_two_institution_file())
+    (inbox / "big.xml").write_bytes(_two_institution_file(module))
     whole = tmp_path / "whole"
     ig.ingest(inbox, whole, workers=2)
     monkeypatch.setattr(ig, "SPLIT_ABOVE", 1000)
-    monkeypatch.setattr(ig, "PIECE_BYTES", 12_000)
+    monkeypatch.setattr(ig, "PIECE_BYTES", 6_000)
     pieces = tmp_path / "pieces"
     ig.ingest(inbox, pieces, workers=2)
-    assert len(list((pieces / "str" / "episode").glob("*.parquet"))) > 3  # really cut
+    assert len(list((pieces / module / "patient_holder").glob("*.parquet"))) > 4  # really cut
     assert lake_state(pieces) == lake_state(whole)
-    classes = sorted(f["finding_class"] for f in findings(whole))
-    assert classes.count("duplicate_key") == 1 and "dangling_reference" in classes
+    classes = Counter(f["finding_class"] for f in findings(whole))
+    assert classes["duplicate_key"] == (2 if module != "rad" else 1)
+    assert classes["dangling_reference"] == (0 if module == "raa" else 4 + (module == "str"))
 
 
 def test_rejected_piece_rejects_the_whole_file(inbox, lake, monkeypatch):

@@ -8,8 +8,10 @@ import sys
 from datetime import datetime
 
 import dagster as dg
+import pyarrow.parquet as pq
 import pytest
 
+from extract.lake import LEDGER_SCHEMA
 from extract.model.messages import MODULES, lake_tables
 from orchestration.resources import DataDir
 from orchestration.settings import PROJECT_ROOT, Paths
@@ -103,14 +105,15 @@ def test_nightly_refresh_only_when_something_is_stale(defs, tmp_path, generated_
         return schedule_def(context)
 
     assert "not published" in evaluate().tags["stralebruk/stale"]
-    (paths.lake / "_ledger").mkdir(parents=True)
-    (paths.lake / "_ledger" / "b1.parquet").write_bytes(b"")
+    ledger = paths.lake / "_ledger"
+    ledger.mkdir(parents=True)
+    pq.write_table(LEDGER_SCHEMA.empty_table(), ledger / "b1.parquet")
     paths.served_warehouse.write_bytes(b"")
     assert isinstance(evaluate(), dg.SkipReason)
 
     later = paths.served_warehouse.stat().st_mtime + 10
-    (paths.lake / "_ledger" / "b2.parquet").write_bytes(b"")
-    os.utime(paths.lake / "_ledger" / "b2.parquet", (later, later))
+    pq.write_table(LEDGER_SCHEMA.empty_table(), ledger / "b2.parquet")
+    os.utime(ledger / "b2.parquet", (later, later))
     assert "_ledger" in evaluate().tags["stralebruk/stale"]
     os.utime(paths.served_warehouse, (later + 1, later + 1))
     assert isinstance(evaluate(), dg.SkipReason)
