@@ -60,7 +60,7 @@ from extract.reader import (
 )
 
 SPLIT_ABOVE = 64 << 20  # files larger than this are cut into pieces
-PIECE_BYTES = 64 << 20  # largest piece
+PIECE_BYTES = 32 << 20  # largest piece (worker memory grows with it)
 STREAM_ABOVE = 16 << 20  # files larger than this get a batch of their own (rows not held in memory)
 BATCH_FILES = 200
 INLINE_BELOW = 1 << 20  # less new data than this: no worker processes
@@ -395,6 +395,8 @@ def run_batch(
 
 
 def _peak_rss_mb() -> float:
+    # A worker runs task after task: hand Arrow's freed memory back now, not at the pool's leisure.
+    pa.default_memory_pool().release_unused()
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

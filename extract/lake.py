@@ -42,7 +42,7 @@ LEDGER_DIR = "_ledger"
 FINDINGS_DIR = "_findings"
 SCHEMA_PART = "schema.parquet"
 COMPRESSION = "zstd"
-_FLUSH_BYTES = 32 << 20  # buffered Arrow bytes of one batch before row groups are written
+_FLUSH_BYTES = 16 << 20  # buffered Arrow bytes of one batch before row groups are written
 _TMP_SUFFIX = ".tmp"
 
 LEDGER_SCHEMA = pa.schema(

@@ -76,7 +76,7 @@ def start_ui(port: int = 3000, data_dir: str | os.PathLike | None = None) -> int
             try:
                 child.wait(SHUTDOWN_SECONDS)
             except subprocess.TimeoutExpired:
-                child.kill()
+                os.killpg(child.pid, signal.SIGKILL)  # the webserver, daemon and code server too
                 child.wait()
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -48,8 +48,8 @@ ENUMERATIONS: dict[str, tuple[str, ...]] = {
     # NPR's own intent list is not public; the Cancer Registry's numbering [A].
     "intensjon": ("1", "2", "3", "4", "5", "9"),
     "typeTiltak": ("1", "2"),
-    # 1 fødselsnummer, 2 D-number [A].
-    "typeID": ("1", "2"),
+    # 1 fødselsnummer, 2 D-number, 3 H-number (hjelpenummer) [A].
+    "typeID": ("1", "2", "3"),
 }
 PATTERNS: dict[str, str] = {
     "orgnr": r"\d{9}",
@@ -442,7 +442,7 @@ _ELEMENT_LIST: tuple[Element, ...] = (
         attrs=(
             R("pid", doc="= pasientNr in the institution's other messages"),
             R("fid", "fodselsnummer", "fødselsnummer or D-number; never stored", sensitive=True),
-            R("typeID", "typeID", "1 fødselsnummer, 2 D-number [A]"),
+            R("typeID", "typeID", "1 fødselsnummer, 2 D-number, 3 H-number [A]"),
         ),
     ),
 )

@@ -2,7 +2,8 @@
 
 DDMMYY III K1 K2: III is the individual number (000-499 for births 1900-1999, 500-999 for
 2000-2039; its last digit odd for men, even for women), K1 and K2 are mod-11 control digits.
-A D-number adds 4 to the first digit of the day.
+A D-number adds 4 to the first digit of the day; an H-number (hjelpenummer, given by hospitals
+to persons without a known number) adds 4 to the first digit of the month.
 """
 
 from __future__ import annotations
@@ -29,10 +30,13 @@ def is_valid(fid: str) -> bool:
     return k2 != 10 and k2 == digits[10]
 
 
-def make(day: int, month: int, year: int, individual: int, d_number: bool = False) -> str | None:
+def make(
+    day: int, month: int, year: int, individual: int, d_number: bool = False, h_number: bool = False
+) -> str | None:
     """The identifier for a birth date and individual number; None if no control digits exist."""
     dd = day + 40 if d_number else day
-    base = f"{dd:02d}{month:02d}{year % 100:02d}{individual:03d}"
+    mm = month + 40 if h_number else month
+    base = f"{dd:02d}{mm:02d}{year % 100:02d}{individual:03d}"
     digits = [int(c) for c in base]
     k1 = _control(digits, _W1)
     if k1 == 10:

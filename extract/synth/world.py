@@ -152,15 +152,18 @@ class PersonPool:
         j, j_max = slot // days, -(-size // days)
         d_number = (slot * 2654435761 + self.seed) % 1000 < 5  # ~0.5 % D-numbers [A]
         # Slots that share a birth date differ in j; when the control digits do not exist for
-        # j, try j + j_max, j + 2 j_max ... (numbers no other slot uses), then the D-number space.
-        for use_d in (d_number, True):
+        # j, try j + j_max, j + 2 j_max ... (numbers no other slot uses), then the D-number space,
+        # then H-numbers (month + 40): disjoint spaces, so identifiers stay unique by construction.
+        # A national-size cohort needs them: ~84 persons per birth date and sex share 250 numbers.
+        for use_d, use_h in ((d_number, False), (True, False), (False, True), (True, True)):
             for jj in range(j, 250, j_max):
                 individual = fnrmod.individual_base(birth.year) + 2 * jj + (1 if sex == "1" else 0)
-                fid = fnrmod.make(birth.day, birth.month, birth.year, individual, use_d)
+                fid = fnrmod.make(birth.day, birth.month, birth.year, individual, use_d, use_h)
                 if fid is not None:
                     block = self.block_ids[(band, sex)]
                     pid = block * 100_000_000 + slot
-                    return Person(pid, komnr, sex, birth.year, fid, "2" if use_d else "1")
+                    id_type = "3" if use_h else "2" if use_d else "1"
+                    return Person(pid, komnr, sex, birth.year, fid, id_type)
         raise AssertionError("no valid fødselsnummer in cell")
 
 

@@ -123,7 +123,7 @@ def test_module_filter_keeps_the_ledger_consistent(inbox, lake):
 
 def _two_institution_file(module: str = "str") -> bytes:
     def faults(key, idx, attrs):
-        if key == "episode" and idx.get("institution") == 1 and idx["patient_holder"] == 7 and idx["episode"] == 1:
+        if key == "episode" and (idx["institution"], idx["patient_holder"], idx["episode"]) == (1, 7, 1):
             attrs["episodeID"] = "EP2-0"  # duplicate of an episode in an earlier piece
         if key in ("rt_attendance", "dose_event") and idx["patient_holder"] == 3:
             attrs["refUtstyr"] = "NOPE"

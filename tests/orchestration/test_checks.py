@@ -66,3 +66,11 @@ def test_publish_swaps_atomically_under_an_open_reader(tmp_path):
 def test_publish_without_a_build_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="dbt build first"):
         publish(tmp_path / "missing.duckdb", tmp_path / "warehouse.duckdb")
+
+
+def test_run_without_an_inbox_says_how_to_make_one(tmp_path, capsys):
+    from orchestration.run import run_pipeline
+
+    assert run_pipeline(data_dir=tmp_path) == 2
+    assert "stralebruk generate --out" in capsys.readouterr().out
+    assert not (tmp_path / "dagster").exists()  # nothing started, nothing written
