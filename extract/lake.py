@@ -4,9 +4,11 @@ Layout (`<lake>` = `<data dir>/lake`):
 
     <lake>/<module>/<table>/schema.parquet        zero rows, the full schema (always present)
     <lake>/<module>/<table>/<batch>[.<n>].parquet rows of the files committed by ledger batch <batch>
-    <lake>/_findings/<batch>[.<n>].parquet        record-level findings (FINDINGS_SCHEMA)
+    <lake>/_findings/<batch>[.<n>|.x].parquet     record-level findings (FINDINGS_SCHEMA); `.x`: the
+                                                  checks across the pieces of a cut file
     <lake>/_ledger/<batch>.parquet                one row per file seen (LEDGER_SCHEMA): the commit record
     <lake>/.lock                                  held while an ingest runs
+    <lake>/.tmp_duckdb/                           spill space of the checks across pieces
 
 Columns of a table part are exactly `extract.model.messages.table_columns(module, table)`; parts are
 zstd-compressed. One *batch* is one worker task: several small files, or one piece (`.<n>`) of a

@@ -1,9 +1,10 @@
 """Stream one NPR message file into Arrow record batches, one stream per lake table.
 
 How it reads (figures: benchmarks/extract.py):
-- An lxml parser *target* gets start/end callbacks: no tree is built, each element becomes one
-  tuple `(record_no, carried parent keys [+ ordinal], own attributes)`, and the tuples become
-  Arrow per batch of rows. This flattening is the fastest of the ways measured (iterparse and
+- An lxml parser *target* gets a start callback per element (and none at its end: the parent is
+  the latest element of the parent kind, see `_Flattener.__init__`): no tree is built, each element
+  becomes one tuple `(record_no, carried parent keys [+ ordinal], own attributes)`, and the tuples
+  become Arrow per batch of rows. This flattening is the fastest of the ways measured (iterparse and
   navigate, whole tree, pull parser with element proxies are all slower).
 - lxml ignores `schema=` on a target parser. Validation is therefore a second libxml2 parser
   (`XMLPullParser` with the XSD) fed the same blocks in the same loop: the file is read once; it
@@ -250,31 +251,31 @@ class _Entry:
 
     __slots__ = (
         "carry",
-        "children",
         "counts",
-        "frame",
         "hook",
+        "index",
         "info",
         "kind",
         "leaf",
         "names",
-        "on_end",
+        "parent",
         "rows",
+        "track",
     )
 
-    def __init__(self, info: TableInfo | None, rows: list | None, hook, special: bool, on_end=None):
+    def __init__(self, info: TableInfo, rows: list, hook, special: bool, index: int):
         self.info = info
         self.rows = rows
         self.hook = hook
+        self.index = index  # slot of this kind's latest element in the flattener's state lists
+        self.parent = 0  # slot of the parent kind (0: outside the Melding)
+        self.track = False  # parent of an ambiguous tag: remember when its latest element started
         # 0 plain, _ORDINAL numbered by position under its parent, _SPECIAL header/sensitive
-        self.kind = _SPECIAL if special else (_ORDINAL if info and info.ordinal else 0)
-        self.on_end = on_end
-        self.children: dict[str, _Entry] = {}
+        self.kind = _SPECIAL if special else (_ORDINAL if info.ordinal else 0)
         self.leaf = True
-        self.carry = info.carry_idx if info else ()
-        self.names = info.names if info else ()
-        self.counts = bool(info and info.child_ordinals)  # holds the counters of numbered children
-        self.frame = (self, (), None)  # what a leaf pushes: its own entry, nothing to carry
+        self.carry = info.carry_idx
+        self.names = info.names
+        self.counts = info.child_ordinals  # holds the counters of numbered children
 
 
 class _Flattener:
@@ -316,38 +317,43 @@ class _Flattener:
             "dose_indicator": self._dose_indicator,
             "radiopharmaceutical": self._radiopharmaceutical,
             "person_ident": self._person_ident,
+            "medical_radiation": self._medical_radiation,
         }
         entries = {
             k: _Entry(
-                info,
-                self.rows[k],
-                hooks.get(k),
-                special=k in _HEADER_KEYS or info.sensitive_idx is not None,
-                on_end=self._close_medical_radiation if k == "medical_radiation" else None,
+                info, self.rows[k], hooks.get(k), k in _HEADER_KEYS or info.sensitive_idx is not None, i
             )
-            for k, info in pl.tables.items()
+            for i, (k, info) in enumerate(pl.tables.items(), start=1)
         }
         self.entries = list(entries.values())
-        # Outside the Melding (envelope elements) only the Melding tag leads anywhere.
-        self.outside = _Entry(None, None, None, False)
-        self.skip = _Entry(None, None, None, False)  # unknown element inside Melding: its subtree
+        # No end events are needed (lxml then makes no Python call at an element's end): in this
+        # model an element's parent is always the latest started element of its parent kind,
+        # because no kind nests inside itself. A tag with two kinds (Kode under Tilstand or
+        # Prosedyre) takes the kind whose parent started last.
+        by_tag: dict[str, list[_Entry]] = {}
         for (parent, tag), child in pl.transitions.items():
-            holder = self.outside if parent is None else entries[parent]
-            holder.children[tag] = entries[child]
-            holder.leaf = False
-        self.outside.leaf = False
-        self.stack: list[tuple[_Entry, tuple, dict | None]] = [(self.outside, (), None)]
-        self.push, self.pop = self.stack.append, self.stack.pop
+            entry = entries[child]
+            entry.parent = entries[parent].index if parent else 0
+            if parent:
+                entries[parent].leaf = False
+            by_tag.setdefault(tag, []).append(entry)
+        self.by_tag: dict[str, _Entry | tuple[_Entry, ...]] = {}
+        for tag, kinds in by_tag.items():
+            self.by_tag[tag] = kinds[0] if len(kinds) == 1 else tuple(kinds)
+            for kind in kinds if len(kinds) > 1 else ():
+                self.entries[kind.parent - 1].track = True
+        slots = len(self.entries) + 1
+        self.ctx_of: list[tuple] = [()] * slots  # carried keys for the children of the latest element
+        self.counters_of: list[dict | None] = [None] * slots  # position counters of numbered children
+        self.started: list[int] = [0] * slots
         self.code_lists = checks.code_lists()
 
     def release(self) -> None:
         """Break the cycles (entries hold bound methods of self), so memory returns at once and
         not at some later cyclic collection: a worker reads many pieces and files in a row."""
         for entry in self.entries:
-            entry.hook = entry.on_end = None
-            entry.children = {}
-        self.outside.children = {}
-        self.stack.clear()
+            entry.hook = None
+        self.by_tag = {}
 
     # lxml target interface -------------------------------------------------------------------
     def doctype(self, *args) -> None:
@@ -361,38 +367,45 @@ class _Flattener:
     def start(self, tag, attrib) -> None:
         # The hot path: one call per element. Kept flat on purpose (attribute lookups cost here).
         self.n = n = self.n + 1
-        entry, ctx, counters = self.stack[-1]
-        child = entry.children.get(tag)
+        child = self.by_tag.get(tag)
         if child is None:
-            self._unknown(entry, tag)
-            return
-        vals = tuple(map(attrib.get, child.names))
-        kind = child.kind
+            if not self.root_seen:
+                self._root(tag)
+            return  # envelope, or (unvalidated) an element the model does not know
+        if child.__class__ is tuple:
+            child = max(child, key=self._started_parent)  # type: ignore[arg-type]
+        p = child.parent  # type: ignore[union-attr]
+        ctx = self.ctx_of[p]
+        vals = tuple(map(attrib.get, child.names))  # type: ignore[union-attr]
+        kind = child.kind  # type: ignore[union-attr]
         if kind:
             if kind == _SPECIAL:
-                self._special(child, tag, vals, ctx, counters)
+                self._special(child, tag, vals, ctx, p)  # type: ignore[arg-type]
                 return
-            counters[child] = pos = counters.get(child, 0) + 1  # type: ignore[index]
+            counters = self.counters_of[p]
+            counters[child] = pos = counters.get(child, 0) + 1  # type: ignore[index, union-attr]
             ctx = (*ctx, pos)
         row = (n, ctx, vals)
-        child.rows.append(row)
-        if child.hook is not None:
-            child.hook(child.info, row, vals)
-        if child.leaf:
-            self.push(child.frame)
-        elif child.carry:
-            self.push((child, (*ctx, *[vals[i] for i in child.carry]), {} if child.counts else None))
-        else:
-            self.push((child, ctx, {} if child.counts else None))
+        child.rows.append(row)  # type: ignore[union-attr]
+        if child.hook is not None:  # type: ignore[union-attr]
+            child.hook(child.info, row, vals)  # type: ignore[union-attr]
+        if not child.leaf:  # type: ignore[union-attr]
+            self._opened(child, ctx, vals, n)  # type: ignore[arg-type]
         if not n & 0x1FFF:
             self._maybe_flush()
 
-    def _unknown(self, entry: _Entry, tag: str) -> None:
-        if not self.root_seen:
-            self._root(tag)
-        self.stack.append((self.outside if entry is self.outside else self.skip, (), None))
+    def _started_parent(self, entry: _Entry) -> int:
+        return self.started[entry.parent]
 
-    def _special(self, child: _Entry, tag: str, vals: tuple, ctx: tuple, counters: dict | None) -> None:
+    def _opened(self, child: _Entry, ctx: tuple, vals: tuple, n: int) -> None:
+        i = child.index
+        self.ctx_of[i] = (*ctx, *[vals[j] for j in child.carry]) if child.carry else ctx
+        if child.counts:
+            self.counters_of[i] = {}
+        if child.track:
+            self.started[i] = n
+
+    def _special(self, child: _Entry, tag: str, vals: tuple, ctx: tuple, p: int) -> None:
         info = child.info
         assert info is not None
         if not self.root_seen:
@@ -400,7 +413,8 @@ class _Flattener:
         if info.key == ROOT:
             self._message(vals)
         if info.ordinal:
-            counters[child] = pos = counters.get(child, 0) + 1  # type: ignore[index]
+            counters = self.counters_of[p]
+            counters[child] = pos = counters.get(child, 0) + 1  # type: ignore[index, union-attr]
             ctx = (*ctx, pos)
         if info.sensitive_idx is not None:
             vals = self._pseudonymise(info, vals)
@@ -416,18 +430,14 @@ class _Flattener:
             child.rows.append(row)
             if child.hook is not None:
                 child.hook(info, row, vals)
-        carried = tuple(vals[i] for i in child.carry)
-        self.stack.append((child, (*ctx, *carried), {} if info.child_ordinals else None))
-
-    def end(self, tag) -> None:
-        on_end = self.pop()[0].on_end
-        if on_end is not None:
-            on_end()
+        if not child.leaf:
+            self._opened(child, ctx, vals, self.n)
 
     def close(self) -> None:
         # lxml calls this also after a syntax error and then raises that error; so nothing is
         # decided here: `read_segment` checks `lineage` once the parser closed cleanly.
         if self.error is None and self.lineage is not None:
+            self._close_medical_radiation()
             self.flush()
 
     # header ----------------------------------------------------------------------------------
@@ -555,6 +565,9 @@ class _Flattener:
 
     def _reference_volume(self, info, row, vals) -> None:
         self.refvols.add(vals[0])
+
+    def _medical_radiation(self, info, row, vals) -> None:
+        self._close_medical_radiation()  # Referansevolum is looked up within one MedisinskStraling
 
     def _close_medical_radiation(self) -> None:
         self.findings.extend(f for ref, f in self.refvol_refs if ref not in self.refvols)

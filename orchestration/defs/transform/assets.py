@@ -44,4 +44,7 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data: 
     os.environ.update(paths.dbt_env())
     # No fetch_row_counts(): it would open the build file while dbt holds its write lock; the
     # serving asset reports rows per mart from the published copy instead.
-    yield from dbt.cli(["build"], context=context).stream()
+    # dbt's artefacts (manifest, run results, compiled SQL, log) beside the build file, one set per
+    # data dir that the next build overwrites (and partially re-parses), not a new folder per run.
+    target = paths.build_warehouse.parent / "dbt_target"
+    yield from dbt.cli(["build"], context=context, target_path=target).stream()
