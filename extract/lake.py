@@ -43,7 +43,9 @@ from extract.reader import arrow_schema
 LEDGER_DIR = "_ledger"
 FINDINGS_DIR = "_findings"
 SCHEMA_PART = "schema.parquet"
-COMPRESSION = "zstd"
+# Plain encoding + zstd: measured faster to write and smaller than dictionary pages for these
+# columns (long runs of repeated keys compress well either way).
+PARQUET_OPTIONS = {"compression": "zstd", "use_dictionary": False}
 _FLUSH_BYTES = 16 << 20  # buffered Arrow bytes of one batch before row groups are written
 _TMP_SUFFIX = ".tmp"
 
@@ -99,7 +101,7 @@ def _all_part_dirs(lake: Path) -> Iterator[Path]:
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
     tmp = path.with_name(f".{path.name}{_TMP_SUFFIX}")
-    pq.write_table(table, tmp, compression=COMPRESSION)
+    pq.write_table(table, tmp, **PARQUET_OPTIONS)
     os.replace(tmp, path)
 
 
@@ -209,7 +211,7 @@ class PartWriter:
                 continue
             writer = self.writers.get(folder)
             if writer is None:
-                writer = pq.ParquetWriter(self._tmp(folder), batches[0].schema, compression=COMPRESSION)
+                writer = pq.ParquetWriter(self._tmp(folder), batches[0].schema, **PARQUET_OPTIONS)
                 self.writers[folder] = writer
             writer.write_table(pa.Table.from_batches(batches))
             batches.clear()
