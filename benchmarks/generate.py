@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+# benchmarks/extract.py would shadow the extract package when run as a script.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from extract.synth import generate
 

@@ -12,11 +12,9 @@ A code or unit that is not recognised is a finding; the record is kept as sent.
 
 from __future__ import annotations
 
-import csv
 import functools
-from pathlib import Path
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "reference"
+from extract.reference import read_seed
 
 # A dose value above this, in the canonical unit of its dose type, is implausible whatever the
 # examination [A]: DAP Gy·cm² (the largest interventional procedures stay below ~1,000),
@@ -38,10 +36,9 @@ _CODE_FILES = {"D": "codes_icd10.csv", "K": "codes_ncsp.csv", "M": "codes_ncmp.c
 
 
 def _first_column(name: str) -> frozenset[str]:
-    with open(SEEDS_DIR / name, encoding="utf-8", newline="") as fh:
-        rows = csv.reader(fh, delimiter=";")
-        next(rows)
-        return frozenset(r[0].strip() for r in rows if r and r[0].strip())
+    rows = read_seed(name)
+    first = next(iter(rows[0])) if rows else ""
+    return frozenset(r[first].strip() for r in rows if (r[first] or "").strip())
 
 
 @functools.cache
@@ -54,8 +51,8 @@ def code_lists() -> dict[str, frozenset[str]]:
 @functools.cache
 def unit_factors() -> dict[tuple[str, str], float]:
     """(dose type, unit as sent) -> factor to the canonical unit, for every recognised spelling."""
-    with open(SEEDS_DIR / "unit_conversions.csv", encoding="utf-8", newline="") as fh:
-        return {(r["dose_type"], r["unit_as_sent"]): float(r["factor"]) for r in csv.DictReader(fh)}
+    rows = read_seed("unit_conversions.csv", delimiter=",")
+    return {(r["dose_type"], r["unit_as_sent"]): float(r["factor"]) for r in rows}
 
 
 def _number(value: str | None) -> float | None:

@@ -16,8 +16,8 @@ import sys
 ENV_KEY = "STRALEBRUK_PSEUDONYM_KEY"
 DEMO_KEY = "stralebruk-demo-key-NOT-FOR-REAL-DATA"
 
-_W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
-_W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _warned = False
 
 
@@ -40,7 +40,8 @@ def pseudonymise(fid: str, key: bytes) -> str:
     return hmac.new(key, fid.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _control(digits: list[int], weights: tuple[int, ...]) -> int | None:
+def control_digit(digits: list[int], weights: tuple[int, ...]) -> int | None:
+    """The mod-11 control digit for `digits` with `weights`; None where none exists."""
     k = 11 - sum(w * d for w, d in zip(weights, digits, strict=False)) % 11
     return None if k == 10 else (0 if k == 11 else k)
 
@@ -54,4 +55,4 @@ def fid_valid(fid: str) -> bool:
     if len(fid) != 11 or not fid.isascii() or not fid.isdigit():
         return False
     d = [int(c) for c in fid]
-    return _control(d[:9], _W1) == d[9] and _control(d[:10], _W2) == d[10]
+    return control_digit(d[:9], W1) == d[9] and control_digit(d[:10], W2) == d[10]

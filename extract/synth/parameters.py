@@ -1,7 +1,7 @@
 """Every realism parameter of the synthetic generator, in one place, with where it comes from.
 
 Sources: `shared/spec/domain.md` (volumes §8, DSA's reference values §5, radiotherapy views §3),
-`messages.md` (units §6, ZXM codes §7), the reference lists copied to `extract/synth/reference/`
+`messages.md` (units §6, ZXM codes §7), the reference lists in `dbt_project/seeds/reference/`
 (behandler.csv, boomr.csv, NCRP/NCSP/NCMP 2017, ICD-10, rt_regionkoder.csv). Anything not from
 those is marked [A] (our assumption, chosen to look plausible to a registry analyst).
 """

@@ -7,7 +7,6 @@ world, so no state has to be shipped between processes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
 import math
@@ -15,35 +14,23 @@ import random
 from bisect import bisect
 from dataclasses import dataclass, field
 from itertools import accumulate
-from pathlib import Path
 
+from extract.reference import read_seed
 from extract.synth import fnr as fnrmod
 from extract.synth import parameters as P
 
-REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 # 99,999,989 is prime: x -> (x * a + b) mod M is a bijection, so pasientNr never collides.
 _PASIENTNR_MODULUS = 99_999_989
 
 
-def read_reference(name: str) -> list[dict[str, str]]:
-    with (REFERENCE_DIR / name).open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f, delimiter=";"))
-
-
-@functools.cache
-def code_list(name: str) -> frozenset[str]:
-    first = {"icd10.csv": "ICD10", "rt_regionkoder.csv": "regionkode"}.get(name, "code")
-    return frozenset(r[first] for r in read_reference(name))
-
-
 @functools.cache
 def region_names() -> dict[int, str]:
-    return {int(r["regionkode"]): r["regionnavn"] for r in read_reference("rt_regionkoder.csv")}
+    return {int(r["regionkode"]): r["regionnavn"] for r in read_seed("rt_region_codes.csv")}
 
 
 @functools.cache
 def organisations() -> dict[str, dict[str, str]]:
-    return {r["orgnr"]: r for r in read_reference("behandler.csv") if r["orgnr"]}
+    return {r["orgnr"]: r for r in read_seed("organisation_hierarchy.csv") if r["orgnr"]}
 
 
 # --- Population -----------------------------------------------------------------------------
@@ -59,7 +46,7 @@ class Municipality:
 
 @functools.cache
 def municipalities() -> tuple[Municipality, ...]:
-    rows = [r for r in read_reference("boomr.csv") if r["komnr"]]
+    rows = [r for r in read_seed("municipality_catchment.csv") if r["komnr"]]
     by_kom: dict[str, list[dict[str, str]]] = {}
     for r in rows:
         by_kom.setdefault(r["komnr"].zfill(4), []).append(r)

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from lxml import etree
 
+from extract.checks import code_lists
 from extract.model import faults as F
 from extract.model.messages import ELEMENTS, MODULES, VERSIONS, parse_namespace
 from extract.model.xsd import MSGHEAD_NS, load_schema
@@ -21,7 +22,6 @@ from extract.synth import generate
 from extract.synth import parameters as P
 from extract.synth.fnr import is_valid
 from extract.synth.generator import write_population_csv
-from extract.synth.world import code_list
 
 SCALE = 0.002
 SEED_CSV = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "synthetic" / "population.csv"
@@ -207,8 +207,8 @@ def test_resends_and_change_messages(run):
 
 def test_codes_come_from_the_reference_lists(run):
     out, truth = run
-    known = code_list("ncrp_2017.csv") | code_list("ncsp_2017.csv") | code_list("ncmp_2017.csv")
-    icd = code_list("icd10.csv")
+    known = code_lists()["R"] | code_lists()["K"] | code_lists()["M"]
+    icd = code_lists()["D"]
     unknown = 0
     for f in _files(truth, F.LOADED):
         if f["module"] not in ("raa", "ord", "str"):

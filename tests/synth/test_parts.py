@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from extract.checks import code_lists
 from extract.model.messages import ELEMENTS
 from extract.synth import fnr
 from extract.synth import parameters as P
-from extract.synth.world import code_list, organisations
+from extract.synth.world import organisations
 from extract.synth.xmlwrite import MessageWriter
 
 
@@ -58,18 +59,18 @@ def test_parameters_name_real_organisations_and_codes():
     assert all(rt in orgs for rt, _, _ in P.RT_CENTRES.values())
     assert 10 <= len(P.RT_CENTRES) <= 15
     assert sum(len(rt) == 10 for rt, _, _ in P.RT_CENTRES.values()) >= 5
-    ncrp = code_list("ncrp_2017.csv")
+    ncrp = code_lists()["R"]
     for entries in P.EXAMINATION_GROUPS.values():
         for e in entries:
             assert e[0] in ncrp and e[0][5] in "ABCDEGHKLMNPQTX", e[0]
             if len(e) > 6:
                 assert e[6] in ncrp
-    ncsp = code_list("ncsp_2017.csv")
+    ncsp = code_lists()["K"]
     assert all(c in ncsp for codes in P.ORD_PROCEDURES.values() for c in codes)
     assert all(c in ncsp for c in P.ORD_WITHOUT_ZXM)
-    ncmp = code_list("ncmp_2017.csv")
+    ncmp = code_lists()["M"]
     assert all(c in ncmp for c, _ in P.RT_PLANNING_CURATIVE + P.RT_PLANNING_PALLIATIVE)
     assert P.RT_TREATMENT_CODE in ncmp
-    icd = code_list("icd10.csv")
+    icd = code_lists()["D"]
     assert all(c in icd for d in P.RT_DIAGNOSES for c in d[2])
     assert abs(sum(P.MODALITY_GROUP_SHARE.values()) - 1) < 1e-9
