@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 DATA_DIR ?= $(CURDIR)/data
-SCALE ?= 0.005
+SCALE ?= 0.02
 SEED ?= 1
 YEAR ?= 2025
 PYTEST_ARGS ?=
