@@ -81,6 +81,25 @@ def horizontal_bars(items: list[tuple[str, float, str]], title: str, unit: str =
     return "\n".join(out)
 
 
+def _value_grid(ticks: list[float], x0: float, x1: float, top: float, plot_h: float) -> list[str]:
+    """Horizontal grid lines with their value labels (bar and line charts share the y axis)."""
+    out = []
+    for t in ticks:
+        y = top + plot_h - t / ticks[-1] * plot_h
+        out.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x1}" y2="{y:.1f}" stroke="#ddd"/>')
+        out.append(
+            f'<text x="{x0 - 4}" y="{y + 3:.1f}" {FONT} font-size="10" text-anchor="end">{fmt(t)}</text>'
+        )
+    return out
+
+
+def _close_with_legend(out, names, unit, width, height, left, right, top) -> str:
+    out.extend(_legend(names, width - right + 10, top))
+    out.append(f'<text x="{left}" y="{height - 6}" {FONT} font-size="10">{escape(unit)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def grouped_bars(
     categories: list[str],
     series: dict[str, list[float]],
@@ -97,12 +116,7 @@ def grouped_bars(
     group_w = (width - left - right) / max(len(categories), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
     out = _open(width, height, title)
-    for t in ticks:
-        y = top + plot_h - t / ticks[-1] * plot_h
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#ddd"/>')
-        out.append(
-            f'<text x="{left - 4}" y="{y + 3:.1f}" {FONT} font-size="10" text-anchor="end">{fmt(t)}</text>'
-        )
+    out.extend(_value_grid(ticks, left, width - right, top, plot_h))
     for ci, cat in enumerate(categories):
         gx = left + ci * group_w + group_w * 0.1
         for si, (name, vals) in enumerate(series.items()):
@@ -117,10 +131,7 @@ def grouped_bars(
             f'<text x="{left + (ci + 0.5) * group_w:.1f}" y="{height - bottom + 14}" {FONT} '
             f'font-size="11" text-anchor="middle">{escape(cat)}</text>'
         )
-    out.extend(_legend(list(series), width - right + 10, top))
-    out.append(f'<text x="{left}" y="{height - 6}" {FONT} font-size="10">{escape(unit)}</text>')
-    out.append("</svg>")
-    return "\n".join(out)
+    return _close_with_legend(out, list(series), unit, width, height, left, right, top)
 
 
 def lines(
@@ -138,12 +149,7 @@ def lines(
     plot_h, plot_w = height - top - bottom, width - left - right
     step = plot_w / max(len(x_labels) - 1, 1)
     out = _open(width, height, title)
-    for t in ticks:
-        y = top + plot_h - t / ticks[-1] * plot_h
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>')
-        out.append(
-            f'<text x="{left - 4}" y="{y + 3:.1f}" {FONT} font-size="10" text-anchor="end">{fmt(t)}</text>'
-        )
+    out.extend(_value_grid(ticks, left, left + plot_w, top, plot_h))
     for i, lab in enumerate(x_labels):
         out.append(
             f'<text x="{left + i * step:.1f}" y="{height - bottom + 14}" {FONT} font-size="10" '
@@ -163,10 +169,7 @@ def lines(
             )
         for x, y in pts:
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"/>')
-    out.extend(_legend(list(series), width - right + 10, top))
-    out.append(f'<text x="{left}" y="{height - 6}" {FONT} font-size="10">{escape(unit)}</text>')
-    out.append("</svg>")
-    return "\n".join(out)
+    return _close_with_legend(out, list(series), unit, width, height, left, right, top)
 
 
 def strip(

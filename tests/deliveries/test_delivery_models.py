@@ -11,20 +11,10 @@ import pytest
 import yaml
 
 from orchestration.settings import DBT_PROJECT_DIR
+from tests.contract import DELIVERY_MODELS
 from tests.deliveries.conftest import YEAR
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-DELIVERY_TABLES = [
-    "dsa_drl",
-    "dsa_facility_dose",
-    "dsa_population_dose",
-    "dsa_reporting_completeness",
-    "rhf_rt_activity",
-    "rhf_rt_dose_plans",
-    "rhf_rt_migration",
-    "rhf_imaging_activity",
-]
 
 
 def _rows(db, sql):
@@ -47,7 +37,7 @@ def test_unit_tests_run_and_pass(harness):
 
 
 def test_every_delivery_table_is_built_with_rows(harness):
-    for table in DELIVERY_TABLES:
+    for table in DELIVERY_MODELS:
         (row,) = _rows(harness.db, f"select count(*) as n from marts.{table}")
         assert row["n"] > 0, table
 

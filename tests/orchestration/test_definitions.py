@@ -15,7 +15,7 @@ from extract.lake import LEDGER_SCHEMA
 from extract.model.messages import MODULES, lake_tables
 from orchestration.resources import DataDir
 from orchestration.settings import PROJECT_ROOT, Paths
-from tests.orchestration.contract import DELIVERY_ASSETS, DELIVERY_MODELS, MARTS
+from tests.contract import DELIVERY_ASSETS, DELIVERY_MODELS, MARTS
 
 
 def test_dg_check_defs_passes(dbt_manifest):

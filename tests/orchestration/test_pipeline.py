@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from orchestration.instance import dagster_home
-from tests.orchestration.contract import DELIVERY_ASSETS, DELIVERY_MODELS, MARTS
+from tests.contract import DELIVERY_ASSETS, DELIVERY_MODELS, MARTS
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.settings import PROJECT_ROOT
-from tests.orchestration.contract import DELIVERY_ASSETS, DELIVERY_MODELS, MARTS
+from tests.contract import DELIVERY_ASSETS, DELIVERY_MODELS, MARTS
 
 pytestmark = pytest.mark.slow
 
