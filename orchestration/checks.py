@@ -14,7 +14,10 @@ import pyarrow.parquet as pq
 from extract.model.messages import MODULES, lake_tables
 from orchestration.settings import Paths
 
-SUPPRESSION_MAX = 4  # domain.md section 7: a published patient count must rest on more than 4 patients
+# domain.md section 7: a published patient count must rest on more than 4 patients. The threshold a
+# build used is the dbt parameter `small_cell_max_patients`; this is only the fallback when a
+# warehouse or delivery does not record it.
+DEFAULT_SUPPRESSION_MAX = 4
 
 
 def patient_count_columns(schema: pa.Schema) -> list[str]:
@@ -22,16 +25,38 @@ def patient_count_columns(schema: pa.Schema) -> list[str]:
     return [f.name for f in schema if f.name.startswith("n_") and f.name.endswith("patients")]
 
 
-def small_cells(tables: Mapping[str, pa.Table]) -> dict[str, int]:
-    """Per table.column, how many cells count between 1 and SUPPRESSION_MAX patients."""
+def small_cells(
+    tables: Mapping[str, pa.Table], max_patients: int = DEFAULT_SUPPRESSION_MAX
+) -> dict[str, int]:
+    """Per table.column, how many cells count between 1 and `max_patients` patients."""
     found: dict[str, int] = {}
     for name, table in tables.items():
         for column in patient_count_columns(table.schema):
             values = [v for v in table.column(column).to_pylist() if v is not None]
-            n = sum(1 for v in values if 1 <= float(v) <= SUPPRESSION_MAX)
+            n = sum(1 for v in values if 1 <= float(v) <= max_patients)
             if n:
                 found[f"{name}.{column}"] = n
     return found
+
+
+def warehouse_suppression_max(database: Path) -> int:
+    """The small-cell threshold the served warehouse was built with (marts.delivery_parameters)."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        rows = con.execute(
+            "select value_json from marts.delivery_parameters where parameter = 'small_cell_max_patients'"
+        ).fetchall()
+    except duckdb.CatalogException:
+        rows = []
+    finally:
+        con.close()
+    return int(json.loads(rows[0][0])) if rows else DEFAULT_SUPPRESSION_MAX
+
+
+def delivery_suppression_max(folder: Path) -> int:
+    """The small-cell threshold recorded in a delivery's manifest."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return int(manifest.get("parameters", {}).get("small_cell_max_patients", DEFAULT_SUPPRESSION_MAX))
 
 
 def parquet_tables(folder: Path) -> dict[str, pa.Table]:

@@ -64,6 +64,7 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
     equipment = {inst[0]: [f"{inst[0]}-EQ{j}" for j in range(3)] for inst in INSTITUTIONS}
     facility_factor = {eq: math.exp(rnd.gauss(0, 0.35)) for eqs in equipment.values() for eq in eqs}
     exams, doses = [], []
+    last_raa = None
     for i in range(n_exams):
         inst = rnd.choice(INSTITUTIONS)
         eq = rnd.choice(equipment[inst[0]])
@@ -72,6 +73,10 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
         day = dt.date(year, 1, 1) + dt.timedelta(days=rnd.randrange(365))
         exam_id = f"E{i:06d}"
         module = "ord" if modality == "ANGIO" and i % 5 == 0 else "raa"
+        # some ord procedures repeat a raa examination (domain.md section 4): flagged, counted once
+        double_of = last_raa if module == "ord" and i % 2 == 0 else None
+        if module == "raa":
+            last_raa = exam_id
         file_id = f"F{inst[0]}-{day.month:02d}"
         exams.append(
             (
@@ -89,6 +94,8 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
                 year - born,
                 sex,
                 _kom,
+                double_of is not None,
+                double_of,
             )
         )
         if dose_types and rnd.random() < 0.9:
@@ -189,6 +196,8 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
                 "age",
                 "sex",
                 "home_municipality",
+                "is_double_reported",
+                "double_report_of",
             ],
             exams,
         ),

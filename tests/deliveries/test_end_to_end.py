@@ -56,7 +56,7 @@ def _pick_median_dose(warehouse: Path) -> dict:
     finally:
         con.close()
     if not rows:
-        pytest.skip("the generated year has no facility with an odd CTDIvol sample of >= 5 adults")
+        pytest.fail("the generated year has no facility with an odd CTDIvol sample of >= 5 adults")
     keys = [
         "facility_id",
         "procedure_code",

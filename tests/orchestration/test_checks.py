@@ -5,7 +5,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.checks import latest_period, parquet_tables, small_cells
+from orchestration.checks import (
+    delivery_suppression_max,
+    latest_period,
+    parquet_tables,
+    small_cells,
+    warehouse_suppression_max,
+)
 from orchestration.publish import publish
 
 
@@ -74,3 +80,20 @@ def test_run_without_an_inbox_says_how_to_make_one(tmp_path, capsys):
     assert run_pipeline(data_dir=tmp_path) == 2
     assert "stralebruk generate --out" in capsys.readouterr().out
     assert not (tmp_path / "dagster").exists()  # nothing started, nothing written
+
+
+def test_small_cell_threshold_is_the_one_the_build_used(tmp_path):
+    table = pa.table({"n_patients": [6, 12]})
+    assert small_cells({"t": table}) == {}
+    assert small_cells({"t": table}, max_patients=10) == {"t.n_patients": 1}
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    (folder / "manifest.json").write_text('{"parameters": {"small_cell_max_patients": 10}}')
+    assert delivery_suppression_max(folder) == 10
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("create schema marts")
+    con.execute("create table marts.delivery_parameters (parameter varchar, value_json varchar)")
+    con.execute("insert into marts.delivery_parameters values ('small_cell_max_patients', '7')")
+    con.close()
+    assert warehouse_suppression_max(db) == 7

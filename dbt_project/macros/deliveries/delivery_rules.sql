@@ -1,4 +1,4 @@
-{#- Counting rules the delivery tables share. One place each (DEVELOPERS.md: one place for each rule). -#}
+{#- Counting rules the delivery tables share. One place each. -#}
 
 {#- Age band of the population table: var('age_group_lower_bounds') gives each band's first age. -#}
 {% macro age_group(age) -%}

@@ -3,7 +3,7 @@ warehouse; each asset checks what it published for small patient cells."""
 
 import dagster as dg
 
-from orchestration.checks import SUPPRESSION_MAX, latest_period, parquet_tables, small_cells
+from orchestration.checks import delivery_suppression_max, latest_period, parquet_tables, small_cells
 from orchestration.defs.serve.assets import SERVED_WAREHOUSE
 from orchestration.resources import DataDir
 
@@ -31,7 +31,8 @@ def _deliver(kind: str, context: dg.AssetExecutionContext, config: DeliveryConfi
     folder = deliver(kind, year=year, month=month, data_dir=paths.data_dir)
     context.log.info(f"{kind} delivery for {year}{f'-{month:02d}' if month else ''}: {folder}")
     tables = parquet_tables(folder)
-    small = small_cells(tables)
+    threshold = delivery_suppression_max(folder)
+    small = small_cells(tables, threshold)
     yield dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(folder)),
@@ -45,8 +46,8 @@ def _deliver(kind: str, context: dg.AssetExecutionContext, config: DeliveryConfi
         check_name=NO_SMALL_CELLS,
         passed=not small,
         metadata={
-            "cells_1_to_4_patients": dg.MetadataValue.json(small),
-            "threshold": SUPPRESSION_MAX,
+            "cells_under_threshold": dg.MetadataValue.json(small),
+            "threshold": threshold,
             "path": str(folder),
         },
     )
@@ -56,7 +57,8 @@ def _check_spec(key: str) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         NO_SMALL_CELLS,
         asset=key,
-        description=f"No published cell counts 1 to {SUPPRESSION_MAX} patients (domain.md section 7).",
+        description="No published cell counts 1 to small_cell_max_patients (4) patients "
+        "(domain.md section 7).",
     )
 
 

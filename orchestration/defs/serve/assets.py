@@ -4,7 +4,13 @@ from datetime import timedelta
 
 import dagster as dg
 
-from orchestration.checks import small_cells, stale_reasons, warehouse_tables
+from orchestration.checks import (
+    DEFAULT_SUPPRESSION_MAX,
+    small_cells,
+    stale_reasons,
+    warehouse_suppression_max,
+    warehouse_tables,
+)
 from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_warehouse
 from orchestration.publish import publish
 from orchestration.resources import DataDir
@@ -48,16 +54,19 @@ def served_warehouse_is_fresh(data: DataDir) -> dg.AssetCheckResult:
 
 @dg.asset_check(
     asset=SERVED_WAREHOUSE,
-    description="No dsa_*/rhf_* table in the served warehouse counts 1 to 4 patients in a cell.",
+    description="No dsa_*/rhf_* table in the served warehouse counts 1 to small_cell_max_patients (4) "
+    "patients in a cell.",
 )
 def served_deliveries_have_no_small_cells(data: DataDir) -> dg.AssetCheckResult:
     served = data.paths().served_warehouse
     tables = warehouse_tables(served, "marts", ("dsa_", "rhf_")) if served.exists() else {}
-    small = small_cells(tables)
+    threshold = warehouse_suppression_max(served) if served.exists() else DEFAULT_SUPPRESSION_MAX
+    small = small_cells(tables, threshold)
     return dg.AssetCheckResult(
         passed=served.exists() and not small,
         metadata={
             "tables_checked": len(tables),
-            "cells_1_to_4_patients": dg.MetadataValue.json(small),
+            "threshold": threshold,
+            "cells_under_threshold": dg.MetadataValue.json(small),
         },
     )

@@ -3,7 +3,12 @@
     attributes. A dose record that points to no examination keeps null examination attributes; it is
     placed in the month its file's period starts (the mart carries no date of its own for it). -#}
 with doses as (
-    select * from {{ ref('fct_imaging_dose') }}
+    select
+        d.*,
+        -- the dose of a double-reported procedure belongs to the examination that is kept
+        coalesce(x.double_report_of, d.examination_id) as counted_examination_id
+    from {{ ref('fct_imaging_dose') }} as d
+    left join {{ ref('fct_imaging_examination') }} as x on x.examination_id = d.examination_id
 ),
 
 file_periods as (
@@ -15,9 +20,11 @@ file_periods as (
 
 select
     d.dose_id,
-    d.examination_id,
+    d.counted_examination_id as examination_id,
     d.dose_type,
-    cast(d.value as double) as value,
+    -- a zero or negative dose is a data-quality finding, never a dose: it must not pull a facility
+    -- median or the collective dose down (the record still counts as reported for completeness)
+    case when d.value > 0 then cast(d.value as double) end as value,
     d.unit,
     d.unit_as_sent,
     coalesce(d.is_unit_known, d.unit is not null) as is_unit_known,
@@ -33,5 +40,5 @@ select
     e.is_standard_adult,
     e.person_key
 from doses as d
-left join {{ ref('dlv_imaging_examinations') }} as e on e.examination_id = d.examination_id
+left join {{ ref('dlv_imaging_examinations') }} as e on e.examination_id = d.counted_examination_id
 left join file_periods as f on f.file_id = d.source_file_id and f.institution_orgnr = d.institution_orgnr

@@ -1,6 +1,8 @@
 {{ config(schema='intermediate', materialized='view') }}
 {#- One row per examination (raa) or ZXM image-guided procedure (ord), with the attributes every
-    imaging delivery groups by. The only place that knows the imaging marts' column names. -#}
+    imaging delivery groups by. The only place that knows the imaging marts' column names.
+    An ord procedure that repeats a raa examination (domain.md section 4) is left out here, once
+    for every delivery: activity is counted once, and its dose is counted on the kept examination. -#}
 with examinations as (
     select * from {{ ref('fct_imaging_examination') }}
 ),
@@ -43,3 +45,4 @@ select
 from examinations as e
 left join institutions as i on i.orgnr = e.institution_orgnr
 left join residence as r on r.municipality_number = e.home_municipality
+where not e.is_double_reported

@@ -24,11 +24,25 @@ code_coefficients as (
     inner join coefficients as k on regexp_matches(c.procedure_code, k.procedure_code_regex)
 ),
 
-measured as (
-    select d.examination_id, k.coefficient_id, d.value * k.coefficient as effective_dose_msv
+measured_by_coefficient as (
+    -- several records of one quantity (acquisitions, biplane) add up to the examination's dose
+    select d.examination_id, k.coefficient_id, sum(d.value * k.coefficient) as effective_dose_msv
     from {{ ref('dlv_imaging_doses') }} as d
     inner join code_coefficients as k on k.procedure_code = d.procedure_code and k.dose_type = d.dose_type
     where d.has_activity and d.value is not null
+    group by d.examination_id, k.coefficient_id
+),
+
+measured as (
+    -- one estimate per examination: where two quantities both have a coefficient, the first one
+    select examination_id, effective_dose_msv
+    from (
+        select
+            *,
+            row_number() over (partition by examination_id order by coefficient_id) as preference
+        from measured_by_coefficient
+    ) as ranked
+    where preference = 1
 ),
 
 per_examination as (
