@@ -22,6 +22,7 @@ from tests.deliveries import handmade
 DBT = Path(sys.executable).parent / "dbt"
 YEAR = 2025
 STUBS = [
+    "dim_procedure",
     "fct_imaging_examination",
     "fct_imaging_dose",
     "fct_rt_series",

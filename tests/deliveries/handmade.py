@@ -277,6 +277,11 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
             list(INSTITUTIONS),
         ),
         "dim_municipality": (["municipality_number", "rhf_name"], list(MUNICIPALITIES)),
+        # only SFN0CB (coronary angiography, 6th letter B) is interventional among these codes
+        "dim_procedure": (
+            ["procedure_code", "is_interventional"],
+            [(code, code == "SFN0CB") for code, _, _ in PROCEDURES],
+        ),
     }
 
 

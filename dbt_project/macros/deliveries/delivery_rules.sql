@@ -16,12 +16,6 @@
     end
 {%- endmacro %}
 
-{#- Interventional (minimum sample var('drl_min_patients_interventional')): NCRP intervention codes (not
-    S diagnostic or T nuclear medicine) and angiography/venography (6th letter B or C). -#}
-{% macro is_interventional(procedure_code) -%}
-    (left({{ procedure_code }}, 1) not in ('S', 'T') or substr({{ procedure_code }}, 6, 1) in ('B', 'C'))
-{%- endmacro %}
-
 {#- A year's figures are provisional until the end of April of the next year (domain.md section 3). -#}
 {% macro is_provisional(year) -%}
     ({{ delivery_cut_date() }} < make_date(cast({{ year }} as integer) + 1, 5, 1))

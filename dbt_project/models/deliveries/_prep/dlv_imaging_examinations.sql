@@ -35,7 +35,7 @@ select
     e.modality,
     coalesce(e.modality_group, 'unknown') as modality_group,
     coalesce(e.is_ionising, false) as is_ionising,
-    {{ is_interventional('e.procedure_code') }} as is_interventional,
+    coalesce(p.is_interventional, false) as is_interventional,
     e.person_key,
     e.age,
     {{ age_group('e.age') }} as age_group,
@@ -45,4 +45,5 @@ select
 from examinations as e
 left join institutions as i on i.orgnr = e.institution_orgnr
 left join residence as r on r.municipality_number = e.home_municipality
+left join {{ ref('dim_procedure') }} as p on p.procedure_code = e.procedure_code
 where not e.is_double_reported

@@ -8,9 +8,11 @@ with examinations as (
 ),
 
 interventions as (
-    -- NCRP diagnostic codes start with S, nuclear medicine with T, additional codes with Z
-    select * from examinations
-    where source_module = 'raa' and substring(procedure_code, 1, 1) not in ('S', 'T', 'Z')
+    select e.*
+    from examinations as e
+    inner join {{ ref('int_procedure_codes') }} as c
+        on c.procedure_code = e.procedure_code and c.is_intervention_code
+    where e.source_module = 'raa'
 ),
 
 guided as (

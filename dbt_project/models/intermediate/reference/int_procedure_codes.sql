@@ -3,7 +3,10 @@
     are classified:
       - NCRP main codes (and unlisted R codes) by the 6th letter: modality and ionising flag;
       - ZXM codes by the zxm_codes seed;
-      - radiotherapy NCMP codes by prefix: WEOA/WEOB/WEOC treatment, WEGX planning, WEGT check. -#}
+      - radiotherapy NCMP codes by prefix: WEOA/WEOB/WEOC treatment, WEGX planning, WEGT check;
+      - intervention codes: NCRP codes other than S (diagnostic), T (nuclear medicine) and Z
+        (additional), and NCSP/NCMP procedures; interventional for DRL minimum samples: those and
+        NCRP angiography/venography (6th letter B or C). -#}
 {%- set modules = ['str', 'raa', 'ord'] %}
 with listed as (
     select code, text, 'NCRP' as code_system from {{ ref('codes_ncrp') }}
@@ -46,6 +49,11 @@ select
     coalesce(z.modality_group, l.modality_group) as modality_group,
     coalesce(z.is_ionising, l.is_ionising, false) as is_ionising,
     z.zxm_code is not null as is_guidance_code,
+    (c.code_system = 'NCRP' and substring(c.code, 1, 1) not in ('S', 'T', 'Z'))
+    or c.code_system in ('NCSP', 'NCMP') as is_intervention_code,
+    (c.code_system = 'NCRP' and substring(c.code, 1, 1) not in ('S', 'T', 'Z'))
+    or c.code_system in ('NCSP', 'NCMP')
+    or (c.code_system = 'NCRP' and substring(c.code, 6, 1) in ('B', 'C')) as is_interventional,
     case
         when substring(c.code, 1, 4) in ('WEOA', 'WEOB', 'WEOC') then 'treatment'
         when substring(c.code, 1, 4) = 'WEGX' then 'planning'

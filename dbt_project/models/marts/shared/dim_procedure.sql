@@ -3,10 +3,10 @@
 with members as (
     select
         procedure_code, code_system, text, is_listed, modality, modality_group, is_ionising,
-        is_guidance_code, rt_procedure_kind
+        is_guidance_code, rt_procedure_kind, is_intervention_code, is_interventional
     from {{ ref('int_procedure_codes') }}
     union all
-    select 'unknown', 'unknown', 'unknown', false, null, null, false, false, null
+    select 'unknown', 'unknown', 'unknown', false, null, null, false, false, null, false, false
 )
 
 select
@@ -18,5 +18,7 @@ select
     cast(modality_group as varchar) as modality_group,
     cast(is_ionising as boolean) as is_ionising,
     cast(is_guidance_code as boolean) as is_guidance_code,
-    cast(rt_procedure_kind as varchar) as rt_procedure_kind
+    cast(rt_procedure_kind as varchar) as rt_procedure_kind,
+    cast(is_intervention_code as boolean) as is_intervention_code,
+    cast(is_interventional as boolean) as is_interventional
 from members
