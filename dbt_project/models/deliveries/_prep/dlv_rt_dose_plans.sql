@@ -1,5 +1,6 @@
 {{ config(schema='intermediate', materialized='view') }}
-{#- One row per dose-planning episode (procedure code WEGX*), counted in the year of the plan. -#}
+{#- One row per dose-planning episode (fct_rt_dose_plan: WEGX*, classified in int_procedure_codes),
+    counted in the year of the plan. -#}
 select
     p.dose_plan_id,
     p.series_id,
@@ -13,4 +14,3 @@ select
 from {{ ref('fct_rt_dose_plan') }} as p
 left join {{ ref('dlv_rt_series') }} as s on s.series_id = p.series_id
 left join {{ ref('dim_institution') }} as i on i.orgnr = p.institution_orgnr
-where left(p.planning_code, 4) = 'WEGX'

@@ -153,7 +153,7 @@ cells as (
 
 {{ suppress_small_cells('cells', 'n_patients', keys,
     margins=[['year', 'breakdown', 'breakdown_value'], ['year', 'modality', 'breakdown'], ['year', 'breakdown']],
-    partition_by=['year', 'breakdown']) }}
+    partition_by=['year', 'breakdown', "(modality = 'all')"]) }}
 
 select *, {{ is_provisional('year') }} as is_provisional
 from published

@@ -7,7 +7,8 @@ with cells as (
     select
         year,
         rhf_name,
-        coalesce(planning_code, 'all') as planning_code,
+        -- the rollup row, not a missing code (a planning episode always has its WEGX code)
+        case when grouping(planning_code) = 1 then 'all' else planning_code end as planning_code,
         diagnosis_group,
         count(*) as n_dose_plans,
         count(distinct series_id) as n_series,
@@ -18,7 +19,8 @@ with cells as (
 ),
 
 {{ suppress_small_cells('cells', 'n_patients', keys,
-    margins=[['year', 'rhf_name', 'planning_code'], ['year', 'rhf_name', 'diagnosis_group'], ['year']]) }}
+    margins=[['year', 'rhf_name', 'planning_code'], ['year', 'rhf_name', 'diagnosis_group'], ['year']],
+    partition_by=['year', "(planning_code = 'all')"]) }}
 
 select *, {{ is_provisional('year') }} as is_provisional
 from published
