@@ -43,9 +43,6 @@ def cross_piece_findings(lake: Path, module: str, batch_id: str) -> pa.Table:
         pattern = f"{batch_id}.*.parquet" if any(folder.glob(f"{batch_id}.*.parquet")) else lk.SCHEMA_PART
         return f"read_parquet('{folder / pattern}', filename = true)"
 
-    def piece(alias: str) -> str:
-        return f"regexp_extract({alias}.filename, '\\.(\\d+)\\.parquet$', 1)"
-
     selects: list[str] = []
     duplicates = (
         (
@@ -60,13 +57,16 @@ def cross_piece_findings(lake: Path, module: str, batch_id: str) -> pa.Table:
             continue
         # Within a piece the reader already reported it: here only a piece's first occurrence
         # of a key that an earlier piece had too.
+        # Keys and texts are built only for the few rows found, not for every row of the file; a
+        # part file is one piece, so its name partitions by piece.
         selects.append(
             f"""
-            SELECT file_id, '{table}' AS "table", record_no, record_key, '{faults.DUPLICATE_KEY}', detail
+            SELECT file_id, '{table}' AS "table", record_no, {_key_sql(module, table)} AS record_key,
+                '{faults.DUPLICATE_KEY}', {text} AS detail
             FROM (
-                SELECT file_id, record_no, {_key_sql(module, table)} AS record_key, {text} AS detail,
+                SELECT *,
                     row_number() OVER (PARTITION BY {key} ORDER BY record_no) AS n_file,
-                    row_number() OVER (PARTITION BY {key}, {piece("t")} ORDER BY record_no) AS n_piece
+                    row_number() OVER (PARTITION BY {key}, filename ORDER BY record_no) AS n_piece
                 FROM {parts(table)} AS t
             ) WHERE n_file > 1 AND n_piece = 1"""
         )
