@@ -253,6 +253,13 @@ _HEADER_KEYS = frozenset(
 _ORDINAL, _SPECIAL = 1, 2
 
 
+def _plain_kind(info: TableInfo) -> int:
+    """The path of an element kind that needs no header handling (pseudonymising still does)."""
+    if info.sensitive_idx is not None:
+        return _SPECIAL
+    return _ORDINAL if info.ordinal else 0
+
+
 class _Entry:
     """One element kind as seen by one flattener: where its rows go and what runs on it."""
 
@@ -279,7 +286,7 @@ class _Entry:
         self.parent = 0  # slot of the parent kind (0: outside the Melding)
         self.track = False  # parent of an ambiguous tag: remember when its latest element started
         # 0 plain, _ORDINAL numbered by position under its parent, _SPECIAL header/sensitive
-        self.kind = _SPECIAL if special else (_ORDINAL if info.ordinal else 0)
+        self.kind = _SPECIAL if special else _plain_kind(info)
         self.leaf = True
         # The carried attributes are always the first ones (checked in `plan`): a slice, no loop.
         self.carry = len(info.carry_idx)
@@ -302,6 +309,7 @@ class _Flattener:
         self.rows: dict[str, list[tuple]] = {t: [] for t in pl.tables}
         self.counts: dict[str, int] = dict.fromkeys(pl.tables, 0)
         self.lineage: list | None = None
+        self.lineage_arrays: list[pa.Array] = []
         self.header: dict[str, str | None] = {}
         self.institutions: list[str] = []
         self.inst: str | None = None
@@ -359,6 +367,11 @@ class _Flattener:
         self.counters_of: list[dict | None] = [None] * slots  # position counters of numbered children
         self.started: list[int] = [0] * slots
         self.code_lists = checks.code_lists()
+        # An Objektholder is special only while a piece's header is suppressed (the first one ends
+        # it); after that it takes the plain path, as it does from the start of a whole file.
+        self.holder = entries.get("patient_holder")  # (ide has none)
+        if not suppress and self.holder is not None:
+            self.holder.kind = _plain_kind(self.holder.info)
 
     def release(self) -> None:
         """Break the cycles (entries hold bound methods of self), so memory returns at once and
@@ -438,6 +451,7 @@ class _Flattener:
         if self.suppress:
             if tag == self.pl.objektholder_tag:
                 self.suppress = False
+                child.kind = _plain_kind(info)
                 self.n = self.record_base + 1
                 row = (self.n, ctx, vals)
             elif child.hook is not None:
@@ -486,6 +500,12 @@ class _Flattener:
             _date(h["tilDatoPeriode"]),
             _date(h["uttakDato"]),
             h["lopenr"],
+        ]
+        # The same values on every row of the file: built once as arrays long enough for any flush
+        # (a table gets at most one row per element), then sliced (zero-copy) per batch.
+        self.lineage_arrays = [
+            pa.repeat(pa.scalar(v, ARROW_TYPES[kind]), FLUSH_EVERY)
+            for v, (_, kind) in zip(self.lineage, LINEAGE_COLUMNS, strict=False)
         ]
 
     # checks ----------------------------------------------------------------------------------
@@ -617,12 +637,13 @@ class _Flattener:
         for table, rows in self.rows.items():
             if rows:
                 self.counts[table] += len(rows)
-                self.sink(table, to_batch(self.pl.tables[table], rows, self.lineage or []))
+                self.sink(table, to_batch(self.pl.tables[table], rows, self.lineage_arrays))
                 rows.clear()
 
 
-def to_batch(info: TableInfo, rows: list[tuple], lineage: list) -> pa.RecordBatch:
-    """Rows are (record_no, carried keys, own values): three C-level transpositions, then Arrow."""
+def to_batch(info: TableInfo, rows: list[tuple], lineage: list[pa.Array]) -> pa.RecordBatch:
+    """Rows are (record_no, carried keys, own values): three C-level transpositions, then Arrow.
+    `lineage`: one constant array per lineage column, at least as long as any batch."""
     n = len(rows)
     # strict=True would be a check per row; every row of a table has the same shape by construction
     numbers, ctxs, vals = zip(*rows, strict=False)
@@ -630,10 +651,21 @@ def to_batch(info: TableInfo, rows: list[tuple], lineage: list) -> pa.RecordBatc
     arrays = []
     for (src, _), lin, fld in zip(info.columns, info.lineage_idx, info.schema, strict=True):
         if src < 0:
-            arrays.append(pa.repeat(pa.scalar(lineage[lin], fld.type), n))
+            constant = lineage[lin]
+            arrays.append(constant.slice(0, n) if n <= len(constant) else pa.repeat(constant[0], n))
         else:
-            arrays.append(pa.array(columns[src], fld.type))
+            arrays.append(_column(columns[src], fld.type))
     return pa.RecordBatch.from_arrays(arrays, schema=info.schema)
+
+
+def _column(values: tuple, type_: pa.DataType) -> pa.Array:
+    """Half the values sit in columns that are constant within a batch (carried keys, code
+    systems) or absent altogether: those become one scalar repeated, not n conversions. A look at
+    both ends first keeps the full count off the columns that vary."""
+    first, n = values[0], len(values)
+    if first == values[-1] and values.count(first) == n:
+        return pa.nulls(n, type_) if first is None else pa.repeat(pa.scalar(first, type_), n)
+    return pa.array(values, type_)
 
 
 def _record_key(info: TableInfo, row: tuple) -> str:

@@ -167,3 +167,17 @@ def test_model_tables_match_elements():
         keys = lake_tables(module)
         assert len(keys) == len(set(keys))
         assert all(ELEMENTS[k].table for k in keys)
+
+
+def test_lineage_is_on_every_row_even_past_the_prebuilt_length():
+    # A batch longer than the prebuilt constant arrays (cannot happen while a table gets at most one
+    # row per element between flushes, but must not lose lineage if that ever changes).
+    info = reader.plan("raa", "58.0.1").tables["episode"]
+    n_ctx = len(info.row_names) - 1 - len(info.names)
+    rows = [(i, tuple(f"k{j}" for j in range(n_ctx)), tuple("v" for _ in info.names)) for i in range(5)]
+    lineage = [pa.array(["f" * 64]), pa.array(["raa"]), pa.array(["58.0.1"]), pa.array(["B"])]
+    lineage += [pa.array([None], pa.date32())] * 3 + [pa.array(["7"])]
+    batch = reader.to_batch(info, rows, lineage)
+    assert batch.num_rows == 5
+    assert batch.column("file_id").to_pylist() == ["f" * 64] * 5
+    assert batch.column("record_no").to_pylist() == [0, 1, 2, 3, 4]
