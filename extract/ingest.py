@@ -23,7 +23,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import hashlib
 import importlib
@@ -34,13 +33,12 @@ import multiprocessing
 import os
 import re
 import resource
-import shutil
 import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,6 +103,7 @@ class FileTask:
     mtime_ns: int
     file_id: str
     sniff: Sniff
+    segments: list[Segment] | None = None  # a big file cut into pieces, their record bases set
 
 
 # --- inbox ---------------------------------------------------------------------------------------
@@ -118,14 +117,45 @@ def inbox_files(inbox: Path) -> list[Path]:
     return sorted(out)
 
 
-def _hash_and_head(path: Path) -> tuple[str, bytes]:
-    h = hashlib.sha256()
+def _read_head(path: Path) -> bytes:
     with open(path, "rb") as fh:
-        head = fh.read(SNIFF_BYTES)
-        h.update(head)
-        while block := fh.read(8 << 20):
-            h.update(block)
-    return h.hexdigest(), head
+        return fh.read(SNIFF_BYTES)
+
+
+def _hash_and_count(path: Path, cuts: list[int]) -> tuple[str, list[int]]:
+    """SHA-256 of the file and, for each offset in `cuts` (ascending), the element starts before it.
+
+    One read: the hash runs in a helper thread (hashlib releases the GIL) beside the counting, so
+    counting costs no time while the machine has a core to spare (before the workers have pieces).
+    Blocks end at a cut and are at most 1 MiB (counting passes stay in cache)."""
+    h = hashlib.sha256()
+    if not cuts:
+        with open(path, "rb") as fh:
+            while block := fh.read(8 << 20):
+                h.update(block)
+        return h.hexdigest(), []
+    bases, starts, carry = [], 0, b""
+    ends = [*cuts, None]  # count up to each cut; past the last one, only hash
+    with open(path, "rb") as fh, ThreadPoolExecutor(max_workers=1) as hasher:
+        offset, k = 0, 0
+        while data := fh.read(8 << 20):
+            hashing = hasher.submit(h.update, data)  # 8 MiB hashed while its 1 MiB slices are counted
+            pos = 0
+            while pos < len(data) and ends[k] is not None:
+                stop = min(len(data), pos + (1 << 20), ends[k] - offset)
+                # Count up to the last '<' only: a '</' or '<?' is never split between blocks.
+                block = carry + data[pos:stop]
+                at_cut = offset + stop == ends[k]
+                last = len(block) if at_cut else block.rfind(b"<")
+                block, carry = (block[:last], block[last:]) if last > 0 else (block, b"")
+                starts += _starts(block)
+                pos = stop
+                if at_cut:
+                    bases.append(starts)
+                    k += 1
+            offset += len(data)
+            hashing.result()  # in file order: the next block waits for this one
+    return h.hexdigest(), bases
 
 
 class _Seen:
@@ -137,8 +167,11 @@ class _Seen:
         self.ids = {f for f, _, _, _ in rows}
 
 
-def _scan(inbox: Path, seen: _Seen, modules: set[str] | None, summary: IngestSummary):
-    """Yield (FileTask, is_duplicate) for every file not yet in the ledger."""
+def _scan(inbox: Path, seen: _Seen, modules: set[str] | None, summary: IngestSummary, pieces=None):
+    """Yield (FileTask, is_duplicate) for every file not yet in the ledger.
+
+    `pieces(size)`: into how many pieces to cut a file of that size (< 2: not cut). A cut file's
+    segments come with their record bases, counted while the file is hashed."""
     this_run: set[str] = set()
     for path in inbox_files(inbox):
         st = path.stat()
@@ -146,15 +179,21 @@ def _scan(inbox: Path, seen: _Seen, modules: set[str] | None, summary: IngestSum
         if (rel, st.st_size, st.st_mtime_ns) in seen.fast:
             summary.skipped += 1
             continue
-        file_id, head = _hash_and_head(path)
+        head = _read_head(path)
+        sn = sniff(head)
+        segments = None
+        if pieces is not None and sn.problem is None and pieces(st.st_size) > 1:
+            segments = split_file(str(path), st.st_size, head, pieces(st.st_size))
+        file_id, bases = _hash_and_count(path, [s.start for s in segments or ()])
+        for seg, base in zip(segments or (), bases, strict=True):
+            seg.record_base = base
         if (file_id, rel) in seen.pairs:
             summary.skipped += 1
             continue
-        sn = sniff(head)
         if modules is not None and sn.module in MODULES and sn.module not in modules:
             summary.skipped += 1
             continue
-        task = FileTask(str(path), rel, st.st_size, st.st_mtime_ns, file_id, sn)
+        task = FileTask(str(path), rel, st.st_size, st.st_mtime_ns, file_id, sn, segments)
         duplicate = file_id in seen.ids or file_id in this_run
         this_run.add(file_id)
         yield task, duplicate
@@ -199,26 +238,6 @@ def _starts(data: bytes) -> int:
     return n
 
 
-def count_starts(path: str, start: int, end: int) -> int:
-    """Element start tags in bytes [start, end) of a file: C-speed counts, no parsing. Blocks end
-    just before a '<', so no tag straddles two; 1 MiB blocks stay in cache for the four passes
-    (measured 1.6x faster than 8 MiB)."""
-    n, carry = 0, b""
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        left = end - start
-        while left > 0 or carry:
-            data = fh.read(min(1 << 20, left)) if left > 0 else b""
-            left -= len(data)
-            block = carry + data
-            cut = block.rfind(b"<") if data and left > 0 else len(block)
-            block, carry = (block[:cut], block[cut:]) if cut > 0 else (block, b"")
-            n += _starts(block)
-            if not data:
-                break
-    return n
-
-
 def _find_tag(mm, pattern: bytes, start: int, end: int | None = None, reverse: bool = False) -> int:
     """Position of `<tag` followed by a delimiter (not a longer name), or -1."""
     end = len(mm) if end is None else end
@@ -246,8 +265,8 @@ def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] 
     """Cut a file into about `pieces` self-contained segments, or None if it cannot be cut.
 
     Only a few pages around the cut points are read (mmap), so this is quick and memory stays
-    flat whatever the size. The segments' `record_base` is left at -1: each piece counts its own
-    element starts and learns its base from the pieces before it (`_record_base`), in parallel.
+    flat whatever the size. The segments' `record_base` is left at -1 for the caller to count
+    (`_hash_and_count`, in the same read as the hash).
     """
     m = _OH.search(head)
     if m is None or pieces < 2:
@@ -296,37 +315,6 @@ def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] 
                 Segment(path, a, b, prefix=prefix, suffix=b"" if last else suffix, record_base=-1)
             )
         return segments
-
-
-# --- counts shared between the pieces of one file ---------------------------------------------------
-
-PIECES_DIR = ".pieces"  # <lake>/.pieces/<batch>/<n>: element starts of piece n, while a file is read
-WAIT_SECONDS = 30.0  # a piece waits this long for the counts of the pieces before it, then counts
-
-
-def _publish_starts(folder: Path, index: int, starts: int) -> None:
-    tmp = folder / f".{index}.tmp"
-    tmp.write_text(str(starts))
-    os.replace(tmp, folder / str(index))
-
-
-def _record_base(folder: Path, seg: Segment, index: int) -> int:
-    """Element starts before the piece: the sum of what the pieces before it published.
-
-    Those pieces were handed out first (the pool is first in, first out) and publish before they
-    parse, so the wait is for at most one count. Should one never come (a worker killed), this
-    piece counts everything before it itself.
-    """
-    total = 0
-    for j in range(index):
-        p = folder / str(j)
-        deadline = time.monotonic() + WAIT_SECONDS
-        while not p.exists():
-            if time.monotonic() > deadline:
-                return count_starts(seg.path, 0, seg.start)
-            time.sleep(0.002)
-        total += int(p.read_text())
-    return total
 
 
 # --- work done in the worker processes ------------------------------------------------------------
@@ -456,11 +444,6 @@ def run_piece(
     t0 = time.perf_counter()
     writer = lk.PartWriter(Path(lake), name)
     module = task.sniff.module  # type: ignore[union-attr]
-    if seg.record_base < 0:  # run alongside the other pieces: count, tell them, learn the base
-        counts = Path(lake) / PIECES_DIR / name.rsplit(".", 1)[0]
-        if seg.end < task.size:  # no piece comes after the last one to need its count
-            _publish_starts(counts, index, count_starts(seg.path, seg.start, seg.end))
-        seg = dataclasses.replace(seg, record_base=_record_base(counts, seg, index))
     try:
         res = read_segment(
             seg,
@@ -509,8 +492,12 @@ class _Pool:
     def _start_workers(self, workers: int) -> None:
         for _ in range(workers):  # the pool spawns a worker per task while none is idle
             self.ex.submit(_peak_rss_mb)  # type: ignore[union-attr]
-        # The coordinator needs DuckDB for the checks across pieces; importing it takes 0.1 s.
-        importlib.import_module("duckdb")
+
+    def preload_duckdb(self) -> None:
+        """The checks across pieces need DuckDB, 0.1 s to import: done in the background once the
+        pieces are handed out (not earlier: the import holds the GIL the hashing needs)."""
+        if not self.inline and "duckdb" not in sys.modules:
+            threading.Thread(target=importlib.import_module, args=("duckdb",), daemon=True).start()
 
     def submit(self, fn, *args) -> Future:
         if self.ex is not None:
@@ -554,7 +541,6 @@ def ingest(
     with lk.lake_lock(lake):
         lk.init_lake(lake)
         lk.remove_orphans(lake)
-        shutil.rmtree(lake / PIECES_DIR, ignore_errors=True)  # counts of an interrupted run
         seen = _Seen(lk.read_ledger(lake))
         if _pending_bytes(inbox, seen) < INLINE_BELOW:
             workers = 1  # starting worker processes would cost more than the work
@@ -608,36 +594,33 @@ def ingest(
                     )
 
         try:
-            for task, duplicate in _scan(inbox, seen, modules, summary):
+
+            def pieces(size: int) -> int:
+                if size <= SPLIT_ABOVE:
+                    return 1
+                n = max(math.ceil(size / PIECE_BYTES), PIECES_PER_WORKER * workers)
+                return math.ceil(n / workers) * workers
+
+            for task, duplicate in _scan(inbox, seen, modules, summary, pieces):
                 summary.files_seen += 1
                 if duplicate:
                     duplicates.append(_ledger_row(task, status=faults.DUPLICATE, seconds=0.0))
                     continue
-                segments = None
-                if task.sniff.problem is None and task.size > SPLIT_ABOVE:
-                    pieces = max(math.ceil(task.size / PIECE_BYTES), PIECES_PER_WORKER * workers)
-                    pieces = math.ceil(pieces / workers) * workers
-                    with open(task.path, "rb") as fh:
-                        segments = split_file(task.path, task.size, fh.read(SNIFF_BYTES), pieces)
-                if segments:
+                if task.segments:
                     bid = batch_id()
-                    big[bid] = _BigFile(task, bid, len(segments))
-                    (lake / PIECES_DIR / bid).mkdir(parents=True)
-                    base: int | None = 0
-                    for i, seg in enumerate(segments):
-                        if pool.inline and base is None:
+                    big[bid] = _BigFile(task, bid, len(task.segments))
+                    rejected = False
+                    for i, seg in enumerate(task.segments):
+                        if pool.inline and rejected:
                             # An earlier piece was rejected, so is the file: the rest is not read.
-                            skipped: Future = Future()
-                            skipped.set_result(PieceResult(i, 0.0, rejected=Rejected("", "not read")))
-                            futures[skipped] = ("piece", bid)
-                            continue
-                        if pool.inline:  # one after another: each base comes from the piece before
-                            seg.record_base = base
-                        fut = pool.submit(run_piece, str(lake), f"{bid}.{i:04d}", task, seg, i, key, validate)
+                            fut = Future()
+                            fut.set_result(PieceResult(i, 0.0, rejected=Rejected("", "not read")))
+                        else:
+                            name = f"{bid}.{i:04d}"
+                            fut = pool.submit(run_piece, str(lake), name, task, seg, i, key, validate)
+                            rejected = pool.inline and fut.result().rejected is not None
                         futures[fut] = ("piece", bid)
-                        if pool.inline:
-                            done = fut.result().elements
-                            base = None if done is None else base + done  # type: ignore[operator]
+                    pool.preload_duckdb()
                 elif task.size > STREAM_ABOVE:
                     bid = batch_id()
                     futures[pool.submit(run_batch, str(lake), bid, [task], key, validate)] = ("batch", bid)
@@ -677,13 +660,11 @@ def _finish_big(lake: Path, bf: _BigFile) -> list[dict]:
     failed = next((p for p in pieces if p.rejected is not None), None)
     if failed is not None:
         lk.remove_parts(lake, bf.batch_id)
-        shutil.rmtree(lake / PIECES_DIR / bf.batch_id, ignore_errors=True)
         return [_rejected_row(bf.task, failed.rejected, seconds)]  # type: ignore[arg-type]
     first = pieces[0].result
     module = first.module  # type: ignore[attr-defined]
     across = cross_piece_findings(lake, module, bf.batch_id)
     lk.write_findings_part(lake, f"{bf.batch_id}.x", across)
-    shutil.rmtree(lake / PIECES_DIR / bf.batch_id, ignore_errors=True)
     rows: Counter[str] = Counter()
     institutions: list[str] = []
     n_findings = across.num_rows

@@ -3,6 +3,7 @@ safety (kill and rerun), and that no fødselsnummer is ever written."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -135,8 +136,8 @@ def _two_institution_file(module: str = "str") -> bytes:
     return build(module, envelope=True, counts={"institution": 2, "patient_holder": 12}, override=faults)
 
 
-# "inline": pieces one after another in this process, each base from the piece before;
-# "pool": worker processes, each piece counts its range and learns its base from the others.
+# "inline": pieces one after another in this process;
+# "pool": worker processes, pieces in parallel.
 @pytest.mark.parametrize("mode", ["inline", "pool"])
 @pytest.mark.parametrize("module", ["str", "rad", "raa"])
 def test_big_file_in_pieces_equals_whole(tmp_path, monkeypatch, module, mode):
@@ -151,7 +152,6 @@ def test_big_file_in_pieces_equals_whole(tmp_path, monkeypatch, module, mode):
     pieces = tmp_path / "pieces"
     ig.ingest(inbox, pieces, workers=2)
     assert len(list((pieces / module / "patient_holder").glob("*.parquet"))) > 4  # really cut
-    assert not any((pieces / ig.PIECES_DIR).iterdir())  # the shared counts are cleaned up
     assert lake_state(pieces) == lake_state(whole)
     classes = Counter(f["finding_class"] for f in findings(whole))
     assert classes["duplicate_key"] == (2 if module != "rad" else 1)
@@ -176,24 +176,33 @@ def test_rejected_piece_rejects_the_whole_file(inbox, lake, monkeypatch, mode):
     assert reported == line
 
 
-def test_piece_counts_match_the_parser_and_survive_a_missing_neighbour(tmp_path, monkeypatch):
+class _StartCounter:
+    n = 0
+
+    def start(self, tag, attrib):
+        self.n += 1
+
+    def close(self):
+        pass
+
+
+def _parser_starts_before(data: bytes, offset: int) -> int:
+    counter = _StartCounter()
+    etree.XMLParser(target=counter).feed(data[:offset])  # never closed: the rest is not needed
+    return counter.n
+
+
+def test_record_bases_counted_with_the_hash_match_the_parser(tmp_path):
     path = tmp_path / "big.xml"
-    path.write_bytes(_two_institution_file())
-    size = path.stat().st_size
-    segments = ig.split_file(str(path), size, path.read_bytes()[: ig.SNIFF_BYTES], 4)
+    data = _two_institution_file()
+    path.write_bytes(data)
+    segments = ig.split_file(str(path), len(data), data[: ig.SNIFF_BYTES], 4)
     assert segments is not None and len(segments) == 4
-    folder = tmp_path / "counts"
-    folder.mkdir()
-    # What the parser counts (whole file) equals the byte counts of the pieces added up.
-    whole = sum(1 for _ in etree.iterparse(str(path), events=("start",)))
-    counts = [ig.count_starts(str(path), s.start, s.end) for s in segments]
-    assert sum(counts) == whole
-    ig._publish_starts(folder, 0, counts[0])
-    ig._publish_starts(folder, 1, counts[1])
-    assert ig._record_base(folder, segments[2], 2) == counts[0] + counts[1]
-    # Piece 2 never publishes (its worker died): piece 3 waits, then counts by itself.
-    monkeypatch.setattr(ig, "WAIT_SECONDS", 0.05)
-    assert ig._record_base(folder, segments[3], 3) == sum(counts[:3])
+    file_id, bases = ig._hash_and_count(path, [s.start for s in segments])
+    assert file_id == hashlib.sha256(data).hexdigest()
+    assert bases == [_parser_starts_before(data, s.start) for s in segments]
+    assert bases[0] == 0 and bases == sorted(set(bases))
+    assert ig._hash_and_count(path, []) == (file_id, [])
 
 
 def test_no_fodselsnummer_anywhere(inbox, lake):
