@@ -13,6 +13,8 @@
 - Work runs in worker processes: small files in batches (their parts shared, so many tiny files
   do not make many tiny parts), a big file cut into pieces at `Objektholder` boundaries
   (`split_file`) that run in parallel; duplicate and reference checks across pieces are merged here.
+  A piece's `record_base` (elements before it, so record numbers match a whole-file read) is
+  counted by the coordinator in the same read that hashes the file (`_hash_and_count`).
 - Crash safety: see `extract.lake` (ledger part written last; orphans removed at the next start).
   An ingest holds the lake lock, so concurrent callers run one after the other.
 - Workers are started with `forkserver` (safe under a threaded caller such as Dagster); a script
@@ -122,8 +124,9 @@ def _read_head(path: Path) -> bytes:
         return fh.read(SNIFF_BYTES)
 
 
-def _hash_and_count(path: Path, cuts: list[int]) -> tuple[str, list[int]]:
-    """SHA-256 of the file and, for each offset in `cuts` (ascending), the element starts before it.
+def _hash_and_count(path: Path, cuts: list[int], mark: bytes = b"") -> tuple[str, list[int], list[int]]:
+    """SHA-256 of the file and, for each offset in `cuts` (ascending), the element starts before it
+    and where the last `mark` tag (the institution a cut falls in) before it starts (-1: none).
 
     One read: the hash runs in a helper thread (hashlib releases the GIL) beside the counting, so
     counting costs no time while the machine has a core to spare (before the workers have pieces).
@@ -133,8 +136,8 @@ def _hash_and_count(path: Path, cuts: list[int]) -> tuple[str, list[int]]:
         with open(path, "rb") as fh:
             while block := fh.read(8 << 20):
                 h.update(block)
-        return h.hexdigest(), []
-    bases, starts, carry = [], 0, b""
+        return h.hexdigest(), [], []
+    bases, marks, starts, carry, latest = [], [], 0, b"", -1
     ends = [*cuts, None]  # count up to each cut; past the last one, only hash
     with open(path, "rb") as fh, ThreadPoolExecutor(max_workers=1) as hasher:
         offset, k = 0, 0
@@ -149,13 +152,20 @@ def _hash_and_count(path: Path, cuts: list[int]) -> tuple[str, list[int]]:
                 last = len(block) if at_cut else block.rfind(b"<")
                 block, carry = (block[:last], block[last:]) if last > 0 else (block, b"")
                 starts += _starts(block)
+                if mark:
+                    at = block.rfind(mark)
+                    while at >= 0 and at + len(mark) < len(block) and block[at + len(mark)] not in _DELIMS:
+                        at = block.rfind(mark, 0, at)
+                    if at >= 0:
+                        latest = offset + stop - len(carry) - len(block) + at
                 pos = stop
                 if at_cut:
                     bases.append(starts)
+                    marks.append(latest)
                     k += 1
             offset += len(data)
             hashing.result()  # in file order: the next block waits for this one
-    return h.hexdigest(), bases
+    return h.hexdigest(), bases, marks
 
 
 class _Seen:
@@ -184,9 +194,14 @@ def _scan(inbox: Path, seen: _Seen, modules: set[str] | None, summary: IngestSum
         segments = None
         if pieces is not None and sn.problem is None and pieces(st.st_size) > 1:
             segments = split_file(str(path), st.st_size, head, pieces(st.st_size))
-        file_id, bases = _hash_and_count(path, [s.start for s in segments or ()])
-        for seg, base in zip(segments or (), bases, strict=True):
+        tags = _tags(head) if segments else None
+        file_id, bases, insts = _hash_and_count(
+            path, [s.start for s in segments or ()], tags[1] if tags else b""
+        )
+        for seg, base, inst_start in zip(segments or (), bases, insts, strict=True):
             seg.record_base = base
+            if seg.start:  # the cut falls in this institution: its header goes into the piece's prefix
+                seg.prefix += _institution_header(str(path), inst_start, tags[0])  # type: ignore[index]
         if (file_id, rel) in seen.pairs:
             summary.skipped += 1
             continue
@@ -265,14 +280,15 @@ def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] 
     """Cut a file into about `pieces` self-contained segments, or None if it cannot be cut.
 
     Only a few pages around the cut points are read (mmap), so this is quick and memory stays
-    flat whatever the size. The segments' `record_base` is left at -1 for the caller to count
-    (`_hash_and_count`, in the same read as the hash).
+    flat whatever the size. Left for the caller, who reads the whole file once anyway to hash it
+    (`_hash_and_count`): each segment's `record_base` (-1 here) and, after the file's header bytes
+    in `prefix`, the header of the institution the cut falls in (`_institution_header`).
     """
-    m = _OH.search(head)
-    if m is None or pieces < 2:
+    tags = _tags(head)
+    if tags is None or pieces < 2:
         return None
-    q = m.group(1)
-    oh, inst = b"<" + q + b"Objektholder", b"<" + q + b"Institusjon"
+    oh, inst = tags
+    q = oh[1 : -len(b"Objektholder")]
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         first_oh = _find_tag(mm, oh, 0)
         first_inst = _find_tag(mm, inst, 0, first_oh) if first_oh >= 0 else -1
@@ -306,15 +322,36 @@ def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] 
         segments = []
         for k in range(len(cuts) - 1):
             a, b = cuts[k], cuts[k + 1]
-            prefix = b""
-            if k > 0:
-                inst_start = _find_tag(mm, inst, 0, a, reverse=True)  # the institution the cut is in
-                prefix = head_bytes + mm[inst_start : _find_tag(mm, oh, inst_start)]
             last = k == len(cuts) - 2
+            prefix = head_bytes if k > 0 else b""
             segments.append(
                 Segment(path, a, b, prefix=prefix, suffix=b"" if last else suffix, record_base=-1)
             )
         return segments
+
+
+def _tags(head: bytes) -> tuple[bytes, bytes] | None:
+    """`<Objektholder` and `<Institusjon` with the file's namespace prefix, if it has any holder."""
+    m = _OH.search(head)
+    if m is None:
+        return None
+    q = m.group(1)
+    return b"<" + q + b"Objektholder", b"<" + q + b"Institusjon"
+
+
+def _institution_header(path: str, inst_start: int, oh: bytes) -> bytes:
+    """The bytes from an Institusjon start tag to its first Objektholder (its units, equipment)."""
+    out = b""
+    with open(path, "rb") as fh:
+        fh.seek(inst_start)
+        while block := fh.read(1 << 20):
+            out += block
+            pos = out.find(oh)
+            while pos >= 0 and pos + len(oh) < len(out) and out[pos + len(oh)] not in _DELIMS:
+                pos = out.find(oh, pos + 1)
+            if pos >= 0 and pos + len(oh) < len(out):
+                return out[:pos]
+    return out
 
 
 # --- work done in the worker processes ------------------------------------------------------------

@@ -198,11 +198,14 @@ def test_record_bases_counted_with_the_hash_match_the_parser(tmp_path):
     path.write_bytes(data)
     segments = ig.split_file(str(path), len(data), data[: ig.SNIFF_BYTES], 4)
     assert segments is not None and len(segments) == 4
-    file_id, bases = ig._hash_and_count(path, [s.start for s in segments])
+    file_id, bases, institutions = ig._hash_and_count(path, [s.start for s in segments], b"<Institusjon")
     assert file_id == hashlib.sha256(data).hexdigest()
     assert bases == [_parser_starts_before(data, s.start) for s in segments]
     assert bases[0] == 0 and bases == sorted(set(bases))
-    assert ig._hash_and_count(path, []) == (file_id, [])
+    # The institution each cut falls in: the last Institusjon start tag before it.
+    assert institutions == [data.rfind(b"<Institusjon ", 0, s.start) for s in segments]
+    assert institutions[0] == -1 and institutions[-1] > institutions[1]  # the file has two
+    assert ig._hash_and_count(path, []) == (file_id, [], [])
 
 
 def test_no_fodselsnummer_anywhere(inbox, lake):
