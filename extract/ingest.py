@@ -153,9 +153,7 @@ def _hash_and_count(path: Path, cuts: list[int], mark: bytes = b"") -> tuple[str
                 block, carry = (block[:last], block[last:]) if last > 0 else (block, b"")
                 starts += _starts(block)
                 if mark:
-                    at = block.rfind(mark)
-                    while at >= 0 and at + len(mark) < len(block) and block[at + len(mark)] not in _DELIMS:
-                        at = block.rfind(mark, 0, at)
+                    at = _find_tag(block, mark, 0, reverse=True)
                     if at >= 0:
                         latest = offset + stop - len(carry) - len(block) + at
                 pos = stop
@@ -269,11 +267,11 @@ def _find_tag(mm, pattern: bytes, start: int, end: int | None = None, reverse: b
             start = pos + 1
 
 
-def _after_objektholder(mm, pos: int, q: bytes) -> bool:
+def _after_objektholder(mm, pos: int, oh: bytes) -> bool:
     """Is the element just before `pos` an Objektholder (so `pos` is not an institution's first)?"""
     window = mm[max(0, pos - 4096) : pos]
     last = window[window.rfind(b"<") :]
-    return last.startswith((b"</" + q + b"Objektholder", b"<" + q + b"Objektholder"))
+    return last.startswith((b"</" + oh[1:], oh))
 
 
 def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] | None:
@@ -288,7 +286,6 @@ def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] 
     if tags is None or pieces < 2:
         return None
     oh, inst = tags
-    q = oh[1 : -len(b"Objektholder")]
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         first_oh = _find_tag(mm, oh, 0)
         first_inst = _find_tag(mm, inst, 0, first_oh) if first_oh >= 0 else -1
@@ -310,7 +307,7 @@ def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] 
             pos = _find_tag(mm, oh, max(k * step, cuts[-1] + 1))
             # Never cut before an institution's first Objektholder: the piece before would end
             # with an Institusjon holding none, which the schema refuses.
-            while pos >= 0 and not _after_objektholder(mm, pos, q):
+            while pos >= 0 and not _after_objektholder(mm, pos, oh):
                 pos = _find_tag(mm, oh, pos + 1)
             if pos < 0:
                 break
@@ -346,10 +343,8 @@ def _institution_header(path: str, inst_start: int, oh: bytes) -> bytes:
         fh.seek(inst_start)
         while block := fh.read(1 << 20):
             out += block
-            pos = out.find(oh)
-            while pos >= 0 and pos + len(oh) < len(out) and out[pos + len(oh)] not in _DELIMS:
-                pos = out.find(oh, pos + 1)
-            if pos >= 0 and pos + len(oh) < len(out):
+            pos = _find_tag(out, oh, 0)  # (a tag at the very end waits for the next block)
+            if pos >= 0:
                 return out[:pos]
     return out
 
@@ -472,7 +467,6 @@ class PieceResult:
     result: object = None  # SegmentResult; its findings are in the piece's parts, counted here
     n_findings: int = 0
     rss_mb: float = 0.0
-    elements: int | None = None  # element starts in the piece's range (None if rejected)
 
 
 def run_piece(
@@ -504,7 +498,6 @@ def run_piece(
         result=res,
         n_findings=n_findings,
         rss_mb=_peak_rss_mb(),
-        elements=res.elements,
     )
 
 
@@ -646,16 +639,8 @@ def ingest(
                 if task.segments:
                     bid = batch_id()
                     big[bid] = _BigFile(task, bid, len(task.segments))
-                    rejected = False
                     for i, seg in enumerate(task.segments):
-                        if pool.inline and rejected:
-                            # An earlier piece was rejected, so is the file: the rest is not read.
-                            fut = Future()
-                            fut.set_result(PieceResult(i, 0.0, rejected=Rejected("", "not read")))
-                        else:
-                            name = f"{bid}.{i:04d}"
-                            fut = pool.submit(run_piece, str(lake), name, task, seg, i, key, validate)
-                            rejected = pool.inline and fut.result().rejected is not None
+                        fut = pool.submit(run_piece, str(lake), f"{bid}.{i:04d}", task, seg, i, key, validate)
                         futures[fut] = ("piece", bid)
                     pool.preload_duckdb()
                 elif task.size > STREAM_ABOVE:

@@ -50,10 +50,7 @@ select
     institusjonID as institution_orgnr,
     episodeID as episode_id,
     {{ as_int('tilstNr') }} as condition_no,
-    {{ as_int('kodeNr') }} as code_no,
-    kodeverk as code_system,
-    kodeVersjon as code_version,
-    kodeVerdi as code
+    {{ code_columns() }}
 from current_rows
 {%- endmacro %}
 
@@ -71,10 +68,7 @@ select
     {{ as_int('typeTiltak') }} as measure_type,
     {{ as_timestamp('tiltakStartDatoTid') }} as measure_started_at,
     {{ as_int('prosNr') }} as procedure_no,
-    {{ as_int('kodeNr') }} as code_no,
-    kodeverk as code_system,
-    kodeVersjon as code_version,
-    kodeVerdi as code
+    {{ code_columns() }}
 from current_rows
 {%- endmacro %}
 
@@ -143,4 +137,12 @@ from current_rows
     episodeID as episode_id,
     {{ as_int('prosNr') }} as procedure_no,
     refUtstyr as equipment_local_id
+{%- endmacro %}
+
+{% macro code_columns() -%}
+{#- The four attributes of a Kode, under a Tilstand or a Prosedyre alike. -#}
+{{ as_int('kodeNr') }} as code_no,
+    kodeverk as code_system,
+    kodeVersjon as code_version,
+    kodeVerdi as code
 {%- endmacro %}
