@@ -14,7 +14,7 @@
   do not make many tiny parts), a big file cut into pieces at `Objektholder` boundaries
   (`split_file`) that run in parallel; duplicate and reference checks across pieces are merged here.
   A piece's `record_base` (elements before it, so record numbers match a whole-file read) is
-  counted by the coordinator in the same read that hashes the file (`_hash_and_count`).
+  counted by the coordinator while another thread hashes the file (`_count_cuts`, `_scan`).
 - Crash safety: see `extract.lake` (ledger part written last; orphans removed at the next start).
   An ingest holds the lake lock, so concurrent callers run one after the other.
 - Workers are started with `forkserver` (safe under a threaded caller such as Dagster); a script
@@ -28,10 +28,12 @@ import argparse
 import datetime as dt
 import hashlib
 import importlib
+import itertools
 import json
 import math
 import mmap
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import re
 import resource
@@ -40,6 +42,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,7 +108,6 @@ class FileTask:
     mtime_ns: int
     file_id: str
     sniff: Sniff
-    segments: list[Segment] | None = None  # a big file cut into pieces, their record bases set
 
 
 # --- inbox ---------------------------------------------------------------------------------------
@@ -124,46 +126,34 @@ def _read_head(path: Path) -> bytes:
         return fh.read(SNIFF_BYTES)
 
 
-def _hash_and_count(path: Path, cuts: list[int], mark: bytes = b"") -> tuple[str, list[int], list[int]]:
-    """SHA-256 of the file and, for each offset in `cuts` (ascending), the element starts before it
-    and where the last `mark` tag (the institution a cut falls in) before it starts (-1: none).
-
-    One read: the hash runs in a helper thread (hashlib releases the GIL) beside the counting, so
-    counting costs no time while the machine has a core to spare (before the workers have pieces).
-    Blocks end at a cut and are at most 1 MiB (counting passes stay in cache)."""
+def _file_hash(path: str) -> str:
+    # 8 MiB blocks: hashlib and reads release the GIL, and a thread that gets it back rarely is not
+    # held up by the counting in the main thread (file_digest's 256 KiB blocks took 3x as long).
     h = hashlib.sha256()
-    if not cuts:
-        with open(path, "rb") as fh:
-            while block := fh.read(8 << 20):
-                h.update(block)
-        return h.hexdigest(), [], []
-    bases, marks, starts, carry, latest = [], [], 0, b"", -1
-    ends = [*cuts, None]  # count up to each cut; past the last one, only hash
-    with open(path, "rb") as fh, ThreadPoolExecutor(max_workers=1) as hasher:
-        offset, k = 0, 0
-        while data := fh.read(8 << 20):
-            hashing = hasher.submit(h.update, data)  # 8 MiB hashed while its 1 MiB slices are counted
-            pos = 0
-            while pos < len(data) and ends[k] is not None:
-                stop = min(len(data), pos + (1 << 20), ends[k] - offset)
+    with open(path, "rb") as fh:
+        while block := fh.read(8 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _count_cuts(path: str, cuts: list[int], mark: bytes) -> Iterator[tuple[int, int]]:
+    """For each offset in `cuts` (ascending), as soon as the read gets there: the element starts
+    before it, and where the last `mark` tag (the institution a cut falls in) before it starts
+    (-1: none). Blocks end at a cut and are at most 1 MiB (counting passes stay in cache)."""
+    starts, carry, latest, offset = 0, b"", -1, 0
+    with open(path, "rb") as fh:
+        for cut in cuts:
+            while offset < cut and (data := fh.read(min(1 << 20, cut - offset))):
+                offset += len(data)
                 # Count up to the last '<' only: a '</' or '<?' is never split between blocks.
-                block = carry + data[pos:stop]
-                at_cut = offset + stop == ends[k]
-                last = len(block) if at_cut else block.rfind(b"<")
+                block = carry + data
+                last = len(block) if offset == cut else block.rfind(b"<")
                 block, carry = (block[:last], block[last:]) if last > 0 else (block, b"")
                 starts += _starts(block)
-                if mark:
-                    at = _find_tag(block, mark, 0, reverse=True)
-                    if at >= 0:
-                        latest = offset + stop - len(carry) - len(block) + at
-                pos = stop
-                if at_cut:
-                    bases.append(starts)
-                    marks.append(latest)
-                    k += 1
-            offset += len(data)
-            hashing.result()  # in file order: the next block waits for this one
-    return h.hexdigest(), bases, marks
+                at = _find_tag(block, mark, 0, reverse=True)
+                if at >= 0:
+                    latest = offset - len(carry) - len(block) + at
+            yield starts, latest
 
 
 class _Seen:
@@ -175,41 +165,72 @@ class _Seen:
         self.ids = {f for f, _, _, _ in rows}
 
 
-def _scan(inbox: Path, seen: _Seen, modules: set[str] | None, summary: IngestSummary, pieces=None):
-    """Yield (FileTask, is_duplicate) for every file not yet in the ledger.
+@dataclass
+class _Cut:
+    """A big file cut into pieces: `ready` yields each segment once its record base is counted."""
 
-    `pieces(size)`: into how many pieces to cut a file of that size (< 2: not cut). A cut file's
-    segments come with their record bases, counted while the file is hashed."""
-    this_run: set[str] = set()
-    for path in inbox_files(inbox):
-        st = path.stat()
-        rel = path.relative_to(inbox).as_posix()
-        if (rel, st.st_size, st.st_mtime_ns) in seen.fast:
-            summary.skipped += 1
-            continue
-        head = _read_head(path)
-        sn = sniff(head)
-        segments = None
-        if pieces is not None and sn.problem is None and pieces(st.st_size) > 1:
-            segments = split_file(str(path), st.st_size, head, pieces(st.st_size))
-        tags = _tags(head) if segments else None
-        file_id, bases, insts = _hash_and_count(
-            path, [s.start for s in segments or ()], tags[1] if tags else b""
-        )
-        for seg, base, inst_start in zip(segments or (), bases, insts, strict=True):
+    n: int
+    ready: Iterator[Segment]
+
+
+def _cut(path: str, size: int, head: bytes, pieces: int) -> _Cut | None:
+    segments = split_file(path, size, head, pieces)
+    if segments is None:
+        return None
+    oh, inst = _tags(head)  # type: ignore[misc]
+
+    def ready() -> Iterator[Segment]:
+        counts = _count_cuts(path, [s.start for s in segments], inst)
+        for seg, (base, inst_start) in zip(segments, counts, strict=True):
             seg.record_base = base
             if seg.start:  # the cut falls in this institution: its header goes into the piece's prefix
-                seg.prefix += _institution_header(str(path), inst_start, tags[0])  # type: ignore[index]
-        if (file_id, rel) in seen.pairs:
-            summary.skipped += 1
-            continue
-        if modules is not None and sn.module in MODULES and sn.module not in modules:
-            summary.skipped += 1
-            continue
-        task = FileTask(str(path), rel, st.st_size, st.st_mtime_ns, file_id, sn, segments)
-        duplicate = file_id in seen.ids or file_id in this_run
-        this_run.add(file_id)
-        yield task, duplicate
+                seg.prefix += _institution_header(path, inst_start, oh)
+            yield seg
+
+    return _Cut(len(segments), ready())
+
+
+def _scan(inbox: Path, seen: _Seen, modules: set[str] | None, summary: IngestSummary, pieces=None):
+    """Yield (FileTask, is_duplicate, _Cut or None) for every file not yet in the ledger.
+
+    `pieces(size)`: into how many pieces to cut a file of that size (< 2: not cut). A cut file is
+    hashed in a helper thread (hashlib releases the GIL) while the record bases of its first pieces
+    are counted, so those can start as soon as the hash is known; the others are counted while
+    they wait for a worker."""
+    this_run: set[str] = set()
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        for path in inbox_files(inbox):
+            st = path.stat()
+            rel = path.relative_to(inbox).as_posix()
+            if (rel, st.st_size, st.st_mtime_ns) in seen.fast:
+                summary.skipped += 1
+                continue
+            head = _read_head(path)
+            sn = sniff(head)
+            cut = None
+            if pieces is not None and sn.problem is None and pieces(st.st_size) > 1:
+                cut = _cut(str(path), st.st_size, head, pieces(st.st_size))
+            if cut is None:
+                file_id = _file_hash(str(path))
+            else:
+                hashing = hasher.submit(_file_hash, str(path))
+                ahead = []
+                for seg in cut.ready:
+                    ahead.append(seg)
+                    if hashing.done():
+                        break
+                cut.ready = itertools.chain(ahead, cut.ready)
+                file_id = hashing.result()
+            if (file_id, rel) in seen.pairs:
+                summary.skipped += 1
+                continue
+            if modules is not None and sn.module in MODULES and sn.module not in modules:
+                summary.skipped += 1
+                continue
+            task = FileTask(str(path), rel, st.st_size, st.st_mtime_ns, file_id, sn)
+            duplicate = file_id in seen.ids or file_id in this_run
+            this_run.add(file_id)
+            yield task, duplicate, cut
 
 
 def _pending_bytes(inbox: Path, seen: _Seen) -> int:
@@ -225,7 +246,7 @@ def pending_files(inbox: Path, lake: Path, modules: set[str] | None = None) -> l
     """Files in the inbox the ledger has not recorded yet (what the next `ingest` would look at)."""
     summary = IngestSummary()
     seen = _Seen(lk.read_ledger(lake))
-    return [Path(t.path) for t, _ in _scan(inbox, seen, modules, summary)]
+    return [Path(t.path) for t, _, _ in _scan(inbox, seen, modules, summary)]
 
 
 # --- splitting a big file at Objektholder boundaries ---------------------------------------------
@@ -278,9 +299,9 @@ def split_file(path: str, size: int, head: bytes, pieces: int) -> list[Segment] 
     """Cut a file into about `pieces` self-contained segments, or None if it cannot be cut.
 
     Only a few pages around the cut points are read (mmap), so this is quick and memory stays
-    flat whatever the size. Left for the caller, who reads the whole file once anyway to hash it
-    (`_hash_and_count`): each segment's `record_base` (-1 here) and, after the file's header bytes
-    in `prefix`, the header of the institution the cut falls in (`_institution_header`).
+    flat whatever the size. Left for `_cut`, which reads up to each cut anyway to count: each
+    segment's `record_base` (-1 here) and, after the file's header bytes in `prefix`, the header
+    of the institution the cut falls in (`_institution_header`).
     """
     tags = _tags(head)
     if tags is None or pieces < 2:
@@ -504,6 +525,12 @@ def run_piece(
 # --- the coordinator ---------------------------------------------------------------------------------
 
 
+def _forkserver_context():
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["extract.ingest"])  # imported once, inherited by every worker
+    return ctx
+
+
 class _Pool:
     """A process pool, or inline execution for one worker (tests, debugging)."""
 
@@ -511,13 +538,18 @@ class _Pool:
         self.inline = workers <= 1
         self.ex = None
         if not self.inline:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["extract.ingest"])  # imported once, inherited by every worker
-            self.ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-            # Starting the fork server (it imports lxml and pyarrow) and the workers takes ~0.2 s:
-            # begun here, from a thread, it overlaps the hashing and cutting of the first files.
+            self.ex = ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver_context())
+            # Forking the workers is quick once the fork server runs (`start_forkserver`); begun
+            # here, from a thread, it overlaps the hashing and cutting of the first files.
             self.warming = threading.Thread(target=self._start_workers, args=(workers,), daemon=True)
             self.warming.start()
+
+    @staticmethod
+    def start_forkserver() -> None:
+        """Start the fork server from a thread. It imports lxml and pyarrow, ~0.2 s, so it is begun
+        before the lake is opened; it runs once per process and every later pool forks from it."""
+        _forkserver_context()  # its preload list is read when the server starts
+        threading.Thread(target=multiprocessing.forkserver.ensure_running, daemon=True).start()
 
     def _start_workers(self, workers: int) -> None:
         for _ in range(workers):  # the pool spawns a worker per task while none is idle
@@ -568,6 +600,8 @@ def ingest(
     workers = workers or os.cpu_count() or 1
     summary = IngestSummary()
     key = pseudonym_key()  # read (and warned about) once, here; workers get it as an argument
+    if workers > 1:
+        _Pool.start_forkserver()
     with lk.lake_lock(lake):
         lk.init_lake(lake)
         lk.remove_orphans(lake)
@@ -631,15 +665,15 @@ def ingest(
                 n = max(math.ceil(size / PIECE_BYTES), PIECES_PER_WORKER * workers)
                 return math.ceil(n / workers) * workers
 
-            for task, duplicate in _scan(inbox, seen, modules, summary, pieces):
+            for task, duplicate, cut in _scan(inbox, seen, modules, summary, pieces):
                 summary.files_seen += 1
                 if duplicate:
                     duplicates.append(_ledger_row(task, status=faults.DUPLICATE, seconds=0.0))
                     continue
-                if task.segments:
+                if cut is not None:
                     bid = batch_id()
-                    big[bid] = _BigFile(task, bid, len(task.segments))
-                    for i, seg in enumerate(task.segments):
+                    big[bid] = _BigFile(task, bid, cut.n)
+                    for i, seg in enumerate(cut.ready):
                         fut = pool.submit(run_piece, str(lake), f"{bid}.{i:04d}", task, seg, i, key, validate)
                         futures[fut] = ("piece", bid)
                     pool.preload_duckdb()

@@ -143,7 +143,8 @@ def _two_institution_file(module: str = "str") -> bytes:
 def test_big_file_in_pieces_equals_whole(tmp_path, monkeypatch, module, mode):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    (inbox / "big.xml").write_bytes(_two_institution_file(module))
+    data = _two_institution_file(module)
+    (inbox / "big.xml").write_bytes(data)
     whole = tmp_path / "whole"
     ig.ingest(inbox, whole, workers=1)
     monkeypatch.setattr(ig, "SPLIT_ABOVE", 1000)
@@ -153,6 +154,7 @@ def test_big_file_in_pieces_equals_whole(tmp_path, monkeypatch, module, mode):
     ig.ingest(inbox, pieces, workers=2)
     assert len(list((pieces / module / "patient_holder").glob("*.parquet"))) > 4  # really cut
     assert lake_state(pieces) == lake_state(whole)
+    assert [r["file_id"] for r in ledger(pieces)] == [hashlib.sha256(data).hexdigest()]
     classes = Counter(f["finding_class"] for f in findings(whole))
     assert classes["duplicate_key"] == (2 if module != "rad" else 1)
     assert classes["dangling_reference"] == (0 if module == "raa" else 4 + (module == "str"))
@@ -192,20 +194,19 @@ def _parser_starts_before(data: bytes, offset: int) -> int:
     return counter.n
 
 
-def test_record_bases_counted_with_the_hash_match_the_parser(tmp_path):
+def test_record_bases_counted_at_the_cuts_match_the_parser(tmp_path):
     path = tmp_path / "big.xml"
     data = _two_institution_file()
     path.write_bytes(data)
     segments = ig.split_file(str(path), len(data), data[: ig.SNIFF_BYTES], 4)
     assert segments is not None and len(segments) == 4
-    file_id, bases, institutions = ig._hash_and_count(path, [s.start for s in segments], b"<Institusjon")
-    assert file_id == hashlib.sha256(data).hexdigest()
+    counted = list(ig._count_cuts(str(path), [s.start for s in segments], b"<Institusjon"))
+    bases, institutions = [b for b, _ in counted], [i for _, i in counted]
     assert bases == [_parser_starts_before(data, s.start) for s in segments]
     assert bases[0] == 0 and bases == sorted(set(bases))
     # The institution each cut falls in: the last Institusjon start tag before it.
     assert institutions == [data.rfind(b"<Institusjon ", 0, s.start) for s in segments]
     assert institutions[0] == -1 and institutions[-1] > institutions[1]  # the file has two
-    assert ig._hash_and_count(path, []) == (file_id, [], [])
 
 
 def test_no_fodselsnummer_anywhere(inbox, lake):
