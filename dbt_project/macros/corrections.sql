@@ -44,12 +44,13 @@
     where row_rank = 1
 {%- endmacro %}
 
-{#- A register kept in every skeleton module (units, equipment): the union of the modules' staging
-    models stg_npr_<module>__<name>, keeping per key the version of the latest file. -#}
-{% macro latest_across_modules(name, key_columns) -%}
+{#- A register kept in every skeleton module (units, equipment): the union of the staging models
+    stg_npr_<module>__<name> of the modules whose lake has `lake_table`, keeping per key the
+    version of the latest file. -#}
+{% macro latest_across_modules(name, lake_table, key_columns) -%}
     {%- set versions -%}
         (
-            {%- for module in ['str', 'raa', 'rad', 'ord'] %}
+            {%- for module in npr_modules(lake_table) %}
             select r.*, f.extraction_date, f.file_seq
             from {{ ref('stg_npr_' ~ module ~ '__' ~ name) }} as r
             inner join {{ ref('stg_npr__files') }} as f

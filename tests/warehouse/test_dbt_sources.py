@@ -1,12 +1,20 @@
-"""The dbt sources YAML is generated from the message model: the committed files must match."""
+"""The dbt sources YAML and the npr_modules macro are generated from the message model: the
+committed files must match, and no model keeps a module list of its own."""
 
 from __future__ import annotations
 
 import re
 
+import jinja2
 import pytest
 
-from extract.model.dbt_sources import source_path, source_yaml
+from extract.model.dbt_sources import (
+    DBT_PROJECT_DIR,
+    modules_macro,
+    modules_macro_path,
+    source_path,
+    source_yaml,
+)
 from extract.model.messages import MODULES, lake_tables, table_columns
 
 
@@ -37,3 +45,32 @@ def test_external_location_globs_the_lake_dir():
     text = source_yaml("rad")
     assert "env_var('STRALEBRUK_LAKE_DIR', '../data/lake')" in text
     assert "/rad/{name}/*.parquet', union_by_name=true)" in text
+
+
+def test_committed_modules_macro_equals_generated():
+    path = modules_macro_path()
+    assert path.read_text(encoding="utf-8") == modules_macro(), (
+        f"{path} is stale: run `python -m extract.model.dbt_sources`"
+    )
+
+
+@pytest.mark.parametrize("table", [None, "institution", "patient", "episode", "dose_event", "person_ident"])
+def test_npr_modules_lists_the_modules_whose_lake_has_the_table(table):
+    returned: list = []
+    env = jinja2.Environment(extensions=["jinja2.ext.do"])
+    env.globals["return"] = returned.append  # dbt's return() ends the macro with its value
+    macro = env.from_string(modules_macro()).module.npr_modules
+    macro() if table is None else macro(table)
+    assert returned == [[m for m in MODULES if table is None or table in lake_tables(m)]]
+    assert returned[0]  # every table asked for is in some module
+
+
+def test_no_model_or_macro_keeps_its_own_module_list():
+    literal = re.compile(r"\[\s*'(?:" + "|".join(MODULES) + r")'\s*,")
+    offenders = [
+        str(p.relative_to(DBT_PROJECT_DIR))
+        for folder in ("models", "macros")
+        for p in sorted((DBT_PROJECT_DIR / folder).rglob("*.sql"))
+        if p != modules_macro_path() and literal.search(p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == [], "use npr_modules(<lake table>) instead of a list of modules"

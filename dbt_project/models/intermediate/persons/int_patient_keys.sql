@@ -3,7 +3,7 @@
     messages link the pasientNr (pid) to a valid fødselsnummer, else the sender-local key
     'local:<institution>:<pasientNr>', flagged (domain.md section 2). Sex and birth year from the
     institution's latest Pasient record. -#}
-{%- set modules = ['str', 'raa', 'rad', 'ord'] %}
+{%- set modules = npr_modules('patient') %}
 with patients as (
     {%- for module in modules %}
     select institution_orgnr, patient_local_id, sex, birth_year, file_id

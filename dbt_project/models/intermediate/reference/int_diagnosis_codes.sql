@@ -1,7 +1,7 @@
 {#- One row per ICD-10 code (the list plus codes the current data uses that it lacks), with its
     diagnosis group: the matching diagnosis_groups range with the lowest priority, comparing as
     many leading characters as the range bound has. -#}
-{%- set modules = ['str', 'raa', 'ord'] %}
+{%- set modules = npr_modules('condition_code') %}
 with listed as (
     select ICD10 as code, Tekst as text, true as is_listed from {{ ref('codes_icd10') }}
 ),

@@ -7,7 +7,7 @@
       - intervention codes: NCRP codes other than S (diagnostic), T (nuclear medicine) and Z
         (additional), and NCSP/NCMP procedures; interventional for DRL minimum samples: those and
         NCRP angiography/venography (6th letter B or C). -#}
-{%- set modules = ['str', 'raa', 'ord'] %}
+{%- set modules = npr_modules('procedure_code') %}
 with listed as (
     select code, text, 'NCRP' as code_system from {{ ref('codes_ncrp') }}
     union all

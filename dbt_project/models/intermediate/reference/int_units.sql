@@ -2,7 +2,7 @@
     of the latest file that sent it; site orgnr with the RT-unit quirk resolved (site_orgnr macro,
     applied in staging). -#}
 with ranked as (
-    {{ latest_across_modules('units', ['institution_orgnr', 'unit_id']) }}
+    {{ latest_across_modules('units', 'unit', ['institution_orgnr', 'unit_id']) }}
 )
 
 select

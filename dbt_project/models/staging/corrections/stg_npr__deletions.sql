@@ -1,7 +1,6 @@
 {{ config(materialized='view') }}
 {#- One row per Slett (withdrawal of an episode, change messages) in any module's file. -#}
-{%- set skeleton_modules = ['str', 'raa', 'rad', 'ord'] %}
-{%- for module in skeleton_modules %}
+{%- for module in npr_modules('deletion') %}
 select distinct
     file_id,
     '{{ module }}' as module,

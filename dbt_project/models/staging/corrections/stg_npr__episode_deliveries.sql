@@ -2,8 +2,7 @@
 {#- One row per (file, institution, episode) the lake holds: every Episode of str/raa/ord, and for
     rad (no Episode) every episodeID its dose events carry. episode_date decides which B files
     cover the episode (Episode/@innDatoTid; rad ApparatFremmote/@startDatoTid). -#}
-{%- set episode_modules = ['str', 'raa', 'ord'] %}
-{%- for module in episode_modules %}
+{%- for module in npr_modules('episode') %}
 select
     file_id,
     '{{ module }}' as module,

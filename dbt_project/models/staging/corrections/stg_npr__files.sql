@@ -3,7 +3,7 @@
     the ledger records as loaded count. Everything downstream derives from this set, so the var
     cut_ingested_at (an ISO timestamp) rebuilds the warehouse as it was at a past cut: only files
     ingested by then count (`dbt build --vars '{cut_ingested_at: "2026-02-01T00:00:00"}'`). -#}
-{%- set modules = ['str', 'raa', 'rad', 'ord', 'ide'] %}
+{%- set modules = npr_modules('institution') %}
 
 with institution_files as (
     {%- for module in modules %}
