@@ -374,11 +374,11 @@ class _Flattener:
             self.holder.kind = _plain_kind(self.holder.info)
 
     def release(self) -> None:
-        """Break the cycles (entries hold bound methods of self), so memory returns at once and
-        not at some later cyclic collection: a worker reads many pieces and files in a row."""
-        for entry in self.entries:
-            entry.hook = None
-        self.by_tag = {}
+        """Let go of everything once the parse is over. The lxml parser and its context form a
+        cycle that holds its target (this object, with a piece's keys, rows and entries, which
+        hold bound methods of self) until a full cyclic collection, and a process reading piece
+        after piece may run none for many pieces: RSS grew by 5 MB a piece without this."""
+        self.__dict__.clear()
 
     # lxml target interface -------------------------------------------------------------------
     def doctype(self, *args) -> None:
@@ -794,40 +794,41 @@ def read_segment(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for block in _blocks(seg):
-            if latin1:
-                _check_latin1(block)
-            run = _check_markup_gap(block, run)
-            target.feed(block)
-            fed += 1
+        try:
+            for block in _blocks(seg):
+                if latin1:
+                    _check_latin1(block)
+                run = _check_markup_gap(block, run)
+                target.feed(block)
+                fed += 1
+                if schema is not None and _schema_errors(target):
+                    raise _locate_schema_error(seg, schema, fed)
+            target.close()
             if schema is not None and _schema_errors(target):
                 raise _locate_schema_error(seg, schema, fed)
-        target.close()
-        if schema is not None and _schema_errors(target):
-            raise _locate_schema_error(seg, schema, fed)
-    except etree.XMLSyntaxError as err:
+        except etree.XMLSyntaxError as err:
+            if fl.error is not None:
+                raise fl.error from None
+            raise classify(err, seg.line_offset()) from None
         if fl.error is not None:
-            raise fl.error from None
-        raise classify(err, seg.line_offset()) from None
+            raise fl.error
+        if fl.lineage is None:
+            raise Rejected(faults.UNKNOWN_MODULE, f"no Melding of module {pl.module} found")
+        return SegmentResult(
+            module=pl.module,
+            version=pl.version,
+            envelope=fl.envelope or "",
+            encoding=sn.encoding,
+            header=fl.header,
+            institutions=fl.institutions,
+            rows=fl.counts,
+            findings=fl.findings,
+            cross=fl.cross,
+        )
     finally:
         fl.release()
         if gc_was_enabled:
             gc.enable()
-    if fl.error is not None:
-        raise fl.error
-    if fl.lineage is None:
-        raise Rejected(faults.UNKNOWN_MODULE, f"no Melding of module {pl.module} found")
-    return SegmentResult(
-        module=pl.module,
-        version=pl.version,
-        envelope=fl.envelope or "",
-        encoding=sn.encoding,
-        header=fl.header,
-        institutions=fl.institutions,
-        rows=fl.counts,
-        findings=fl.findings,
-        cross=fl.cross,
-    )
 
 
 _PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
