@@ -31,15 +31,8 @@ dsa_delivery_job = dg.define_asset_job("dsa_delivery_job", selection=dg.AssetSel
 rhf_delivery_job = dg.define_asset_job("rhf_delivery_job", selection=dg.AssetSelection.assets("rhf_delivery"))
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def inbox_pending(data: DataDir) -> list[Path]:
+def inbox_pending(data: DataDir) -> dict[Path, str]:
+    """The inbox files not in the ledger yet, with their SHA-256."""
     from extract.ingest import pending_files
 
     return pending_files(data.inbox_dir(), data.paths().lake)
@@ -51,7 +44,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, data: DataDir):
     asked for and still pending, so the same bytes (under any name) ask for nothing more while they
     wait; the run key is derived from the new hashes, so Dagster also refuses a second run for the
     same batch later."""
-    pending = {file_digest(p) for p in inbox_pending(data)}
+    pending = set(inbox_pending(data).values())
     requested = set(json.loads(context.cursor)) if context.cursor else set()
     new = sorted(pending - requested)
     # Forget hashes that left the inbox's pending set (ingested): the cursor stays small.

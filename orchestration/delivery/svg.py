@@ -100,6 +100,20 @@ def _close_with_legend(out, names, unit, width, height, left, right, top) -> str
     return "\n".join(out)
 
 
+_MARGINS = (30, 50, 40, 150)  # top, left, bottom, right: room for title, axis labels and legend
+
+
+def _series_frame(series: dict[str, list], title: str, width: int, height: int):
+    """An opened chart, its value grid up to the largest value of any series: (out, ticks, plot_h)."""
+    top, left, bottom, right = _MARGINS
+    vmax = max((v for vals in series.values() for v in vals if v is not None), default=1.0) or 1.0
+    ticks = nice_ticks(0, vmax)
+    plot_h = height - top - bottom
+    out = _open(width, height, title)
+    out.extend(_value_grid(ticks, left, width - right, top, plot_h))
+    return out, ticks, plot_h
+
+
 def grouped_bars(
     categories: list[str],
     series: dict[str, list[float]],
@@ -109,14 +123,10 @@ def grouped_bars(
     height: int = 260,
 ) -> str:
     """Bars per category, one colour per series, with a legend."""
-    top, left, bottom, right = 30, 50, 40, 150
-    vmax = max((v for vals in series.values() for v in vals if v is not None), default=1.0) or 1.0
-    ticks = nice_ticks(0, vmax)
-    plot_h = height - top - bottom
+    top, left, bottom, right = _MARGINS
+    out, ticks, plot_h = _series_frame(series, title, width, height)
     group_w = (width - left - right) / max(len(categories), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
-    out = _open(width, height, title)
-    out.extend(_value_grid(ticks, left, width - right, top, plot_h))
     for ci, cat in enumerate(categories):
         gx = left + ci * group_w + group_w * 0.1
         for si, (name, vals) in enumerate(series.items()):
@@ -143,13 +153,9 @@ def lines(
     height: int = 260,
 ) -> str:
     """One polyline per series over the x labels, with a legend."""
-    top, left, bottom, right = 30, 50, 40, 150
-    vmax = max((v for vals in series.values() for v in vals if v is not None), default=1.0) or 1.0
-    ticks = nice_ticks(0, vmax)
-    plot_h, plot_w = height - top - bottom, width - left - right
-    step = plot_w / max(len(x_labels) - 1, 1)
-    out = _open(width, height, title)
-    out.extend(_value_grid(ticks, left, left + plot_w, top, plot_h))
+    top, left, bottom, right = _MARGINS
+    out, ticks, plot_h = _series_frame(series, title, width, height)
+    step = (width - left - right) / max(len(x_labels) - 1, 1)
     for i, lab in enumerate(x_labels):
         out.append(
             f'<text x="{left + i * step:.1f}" y="{height - bottom + 14}" {FONT} font-size="10" '
