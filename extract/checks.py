@@ -55,6 +55,12 @@ def unit_factors() -> dict[tuple[str, str], float]:
     return {(r["dose_type"], r["unit_as_sent"]): float(r["factor"]) for r in rows}
 
 
+@functools.cache
+def canonical_units() -> dict[str, str]:
+    """Dose type -> its canonical unit (messages.md section 6)."""
+    return {r["dose_type"]: r["canonical_unit"] for r in read_seed("unit_conversions.csv", delimiter=",")}
+
+
 def _number(value: str | None) -> float | None:
     try:
         return float(value)  # type: ignore[arg-type]

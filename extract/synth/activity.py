@@ -12,6 +12,7 @@ import random
 from bisect import bisect
 from itertools import accumulate
 
+from extract.checks import canonical_units
 from extract.synth import parameters as P
 from extract.synth.world import CatchmentSampler, Equipment, Institution, World, facility_typical
 
@@ -25,16 +26,8 @@ GROUP_MODALITIES = {
     "nm": ("NM",),
     "pet": ("PT",),
 }
-# Canonical unit per dose quantity (messages.md section 6); MBQ is Radiofarmakon's activity.
-CANONICAL_UNIT = {
-    "DAP": "Gy.cm2",
-    "DLP": "mGy.cm",
-    "CTDIVOL": "mGy",
-    "AGD": "mGy",
-    "KERMA_REF": "mGy",
-    "GJENNOMLYSNINGSTID": "s",
-    "MBQ": "MBq",
-}
+# Canonical unit per dose quantity (the unit_conversions seed); MBQ is Radiofarmakon's activity.
+CANONICAL_UNIT = {**canonical_units(), "MBQ": "MBq"}
 
 
 def period_bounds(year: int, period: int) -> tuple[dt.date, dt.date]:

@@ -206,15 +206,10 @@ MODELS = {
     "MR": ("MAGNETOM Vida", "SIGNA Premier", "Ingenia Elition"),
     "RT": ("TrueBeam", "Halcyon", "Versa HD", "Elekta Infinity"),
 }
-# How equipment sends DAP (messages.md §6 spellings) [A: shares]; factor: unit per Gy·cm².
-DAP_UNITS = (
-    ("Gy.cm2", 0.50, 1.0),
-    ("cGy.cm2", 0.15, 100.0),
-    ("mGy.cm2", 0.15, 1000.0),
-    ("uGy.m2", 0.10, 100.0),
-    ("dGy.cm2", 0.10, 10.0),
-)
-FLUORO_TIME_UNITS = (("s", 0.7, 1.0), ("min", 0.3, 1 / 60))  # factor: unit per second
+# How equipment sends DAP and fluoroscopy time (messages.md §6 spellings) [A: shares]. The
+# conversion factors are the unit_conversions seed's, the project's one table of them.
+DAP_UNIT_SHARES = {"Gy.cm2": 0.50, "cGy.cm2": 0.15, "mGy.cm2": 0.15, "uGy.m2": 0.10, "dGy.cm2": 0.10}
+FLUORO_TIME_UNIT_SHARES = {"s": 0.7, "min": 0.3}
 EQUIPMENT_WITHOUT_DOSE_EXPORT = 0.05  # [A] units not connected to dose reporting: no rad at all
 DOSE_MISSING_SHARE = 0.02  # [A] further ionising examinations without dose
 DOSE_WITHOUT_ACTIVITY_SHARE = 0.005  # [A] rad records for examinations never sent in raa/ord

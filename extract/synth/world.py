@@ -15,6 +15,7 @@ from bisect import bisect
 from dataclasses import dataclass, field
 from itertools import accumulate
 
+from extract.checks import unit_factors
 from extract.reference import read_seed
 from extract.synth import fnr as fnrmod
 from extract.synth import parameters as P
@@ -252,13 +253,11 @@ def _hf_catchment_names(hf_orgnr: str) -> set[str]:
     return names or {"Bergen"}  # Haraldsplass serves Bergen residents
 
 
-def _choice(rng: random.Random, options: tuple[tuple[str, float, float], ...]) -> tuple[str, float]:
-    x = rng.random()
-    for unit, share, factor in options:
-        x -= share
-        if x < 0:
-            return unit, factor
-    return options[-1][0], options[-1][2]
+def _unit_choice(rng: random.Random, dose_type: str, shares: dict[str, float]) -> tuple[str, float]:
+    """A unit spelling drawn by its share, with its factor (unit per canonical unit) from the seed."""
+    units = list(shares)
+    unit = units[min(bisect(list(accumulate(shares.values())), rng.random()), len(units) - 1)]
+    return unit, 1 / unit_factors()[(dose_type, unit)]
 
 
 def _equipment(rng: random.Random, site: Site, modality: str, n: int, year: int) -> Equipment:
@@ -270,8 +269,8 @@ def _equipment(rng: random.Random, site: Site, modality: str, n: int, year: int)
         model=rng.choice(P.MODELS.get(modality, ("Standard",))),
         site=site.orgnr,
         level=rng.gauss(0.0, 1.0),
-        dap_unit=_choice(rng, P.DAP_UNITS),
-        time_unit=_choice(rng, P.FLUORO_TIME_UNITS),
+        dap_unit=_unit_choice(rng, "DAP", P.DAP_UNIT_SHARES),
+        time_unit=_unit_choice(rng, "GJENNOMLYSNINGSTID", P.FLUORO_TIME_UNIT_SHARES),
         exports_dose=rng.random() >= P.EQUIPMENT_WITHOUT_DOSE_EXPORT,
         installed=year - rng.randint(0, 12),
     )

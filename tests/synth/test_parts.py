@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from extract.checks import code_lists
+from extract.checks import canonical_units, code_lists, unit_factors
 from extract.model.messages import ELEMENTS
 from extract.synth import fnr
 from extract.synth import parameters as P
-from extract.synth.world import organisations
+from extract.synth.activity import CANONICAL_UNIT
+from extract.synth.world import _unit_choice, organisations
 from extract.synth.xmlwrite import MessageWriter
 
 
@@ -74,3 +77,26 @@ def test_parameters_name_real_organisations_and_codes():
     icd = code_lists()["D"]
     assert all(c in icd for d in P.RT_DIAGNOSES for c in d[2])
     assert abs(sum(P.MODALITY_GROUP_SHARE.values()) - 1) < 1e-9
+
+
+@pytest.mark.parametrize(
+    ("dose_type", "shares"), [("DAP", P.DAP_UNIT_SHARES), ("GJENNOMLYSNINGSTID", P.FLUORO_TIME_UNIT_SHARES)]
+)
+def test_unit_spellings_are_drawn_by_share_with_the_seed_factors(dose_type, shares):
+    rng = random.Random(5)
+    drawn = [_unit_choice(rng, dose_type, shares) for _ in range(4000)]
+    assert sum(shares.values()) == pytest.approx(1)
+    for unit, share in shares.items():
+        factors = {f for u, f in drawn if u == unit}
+        assert len(factors) == 1 and factors.pop() * unit_factors()[(dose_type, unit)] == pytest.approx(1)
+        assert sum(u == unit for u, _ in drawn) / len(drawn) == pytest.approx(share, abs=0.03)
+    by_unit = dict(drawn)
+    if dose_type == "DAP":  # 1 Gy·cm² = 100 cGy·cm² = 100 µGy·m²
+        assert by_unit["cGy.cm2"] == pytest.approx(100) and by_unit["uGy.m2"] == pytest.approx(100)
+    else:
+        assert by_unit["min"] == pytest.approx(1 / 60)
+
+
+def test_generator_canonical_units_are_the_seeds():
+    assert {k: v for k, v in CANONICAL_UNIT.items() if k != "MBQ"} == canonical_units()
+    assert canonical_units()["DAP"] == "Gy.cm2" and canonical_units()["GJENNOMLYSNINGSTID"] == "s"
