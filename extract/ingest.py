@@ -33,7 +33,6 @@ import json
 import math
 import mmap
 import multiprocessing
-import multiprocessing.forkserver
 import os
 import re
 import resource
@@ -526,12 +525,6 @@ def run_piece(
 # --- the coordinator ---------------------------------------------------------------------------------
 
 
-def _forkserver_context():
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["extract.ingest"])  # imported once, inherited by every worker
-    return ctx
-
-
 class _Pool:
     """A process pool, or inline execution for one worker (tests, debugging)."""
 
@@ -539,18 +532,13 @@ class _Pool:
         self.inline = workers <= 1
         self.ex = None
         if not self.inline:
-            self.ex = ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver_context())
-            # Forking the workers is quick once the fork server runs (`start_forkserver`); begun
-            # here, from a thread, it overlaps the hashing and cutting of the first files.
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["extract.ingest"])  # imported once, inherited by every worker
+            self.ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            # Starting the fork server (it imports lxml and pyarrow) and the workers takes ~0.2 s:
+            # begun here, from a thread, it overlaps the hashing and cutting of the first files.
             self.warming = threading.Thread(target=self._start_workers, args=(workers,), daemon=True)
             self.warming.start()
-
-    @staticmethod
-    def start_forkserver() -> None:
-        """Start the fork server from a thread. It imports lxml and pyarrow, ~0.2 s, so it is begun
-        before the lake is opened; it runs once per process and every later pool forks from it."""
-        _forkserver_context()  # its preload list is read when the server starts
-        threading.Thread(target=multiprocessing.forkserver.ensure_running, daemon=True).start()
 
     def _start_workers(self, workers: int) -> None:
         for _ in range(workers):  # the pool spawns a worker per task while none is idle
@@ -601,8 +589,6 @@ def ingest(
     workers = workers or os.cpu_count() or 1
     summary = IngestSummary()
     key = pseudonym_key()  # read (and warned about) once, here; workers get it as an argument
-    if workers > 1:
-        _Pool.start_forkserver()
     with lk.lake_lock(lake):
         lk.init_lake(lake)
         lk.remove_orphans(lake)
