@@ -195,8 +195,8 @@ def main() -> None:
             big_rss = max(one["rss_mb"], two_big["rss_mb"])
             result.update(
                 big_file_mb=round(gb_mb),
-                big_extract_validated_mb_s=round(gb_mb / one["seconds"], 1),
-                big_extract_2proc_mb_s=round(gb_mb / two_big["seconds"], 1),
+                big_extract_mb_s=round(gb_mb / two_big["seconds"], 1),  # 2 processes, as before
+                big_extract_1proc_mb_s=round(gb_mb / one["seconds"], 1),
                 big_speedup_2proc=round(one["seconds"] / two_big["seconds"], 2),
                 big_peak_rss_mb=round(big_rss),
             )

@@ -126,8 +126,8 @@ def _read_head(path: Path) -> bytes:
 
 
 def _file_hash(path: str) -> str:
-    # Run in a thread beside the counting: reads and hashlib release the GIL, and with 8 MiB
-    # blocks it has to get the GIL back from the counting thread only twice a block.
+    # For a cut file this runs in a thread beside the counting: reads and hashlib release the GIL,
+    # and with 8 MiB blocks it has to get the GIL back from the counting thread only twice a block.
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(8 << 20):
@@ -139,6 +139,8 @@ def _count_cuts(path: str, cuts: list[int], mark: bytes) -> Iterator[tuple[int, 
     """For each offset in `cuts` (ascending), as soon as the read gets there: the element starts
     before it, and where the last `mark` tag (the institution a cut falls in) before it starts
     (-1: none). Blocks end at a cut and are at most 1 MiB (counting passes stay in cache)."""
+    if not mark:
+        raise ValueError("a tag to look for is needed")  # an empty one would match everywhere
     starts, carry, latest, offset = 0, b"", -1, 0
     with open(path, "rb") as fh:
         for cut in cuts:
@@ -194,8 +196,10 @@ def _scan(inbox: Path, seen: _Seen, modules: set[str] | None, summary: IngestSum
 
     `pieces(size)`: into how many pieces to cut a file of that size (< 2: not cut). A cut file is
     hashed in a helper thread (hashlib releases the GIL) while the record bases of its first pieces
-    are counted, so those can start as soon as the hash is known; the others are counted while
-    they wait for a worker."""
+    are counted, so those can start as soon as the hash is known; the caller draws the others from
+    `_Cut.ready` as it hands them out (with worker processes, they are counted while the first
+    pieces run). A read error while counting thus comes after some pieces are out: their parts
+    stay uncommitted, and the next run's `remove_orphans` deletes them."""
     this_run: set[str] = set()
     with ThreadPoolExecutor(max_workers=1) as hasher:
         for path in inbox_files(inbox):
@@ -546,7 +550,7 @@ class _Pool:
 
     def preload_duckdb(self) -> None:
         """The checks across pieces need DuckDB, 0.1 s to import: done in the background once the
-        pieces are handed out (not earlier: the import holds the GIL the hashing needs)."""
+        pieces are handed out (not earlier: the import holds the GIL the counting needs)."""
         if not self.inline and "duckdb" not in sys.modules:
             threading.Thread(target=importlib.import_module, args=("duckdb",), daemon=True).start()
 

@@ -143,7 +143,8 @@ def read_ledger(lake: Path) -> pa.Table:
 
 def _read_ledger_part(path: Path) -> pa.Table:
     # ParquetFile, not read_table: that imports pyarrow.dataset, 50 ms at every ingest's start.
-    table = pq.ParquetFile(path).read()
+    with pq.ParquetFile(path) as part:
+        table = part.read()
     return table if table.schema.equals(LEDGER_SCHEMA) else pq.read_table(path, schema=LEDGER_SCHEMA)
 
 

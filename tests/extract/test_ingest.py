@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -160,6 +161,46 @@ def test_big_file_in_pieces_equals_whole(tmp_path, monkeypatch, module, mode):
     assert classes["dangling_reference"] == (0 if module == "raa" else 4 + (module == "str"))
 
 
+# Which finishes first, the hash or the counts up to every cut, decides whether the coordinator
+# counts the later pieces before it hands out the first or while they run: the lake is the same.
+@pytest.mark.parametrize("first", ["hash", "counts"])
+def test_pieces_equal_whole_whether_the_hash_or_the_counts_finish_first(tmp_path, monkeypatch, first):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "big.xml").write_bytes(_two_institution_file("str"))
+    whole = tmp_path / "whole"
+    ig.ingest(inbox, whole, workers=1)
+    monkeypatch.setattr(ig, "SPLIT_ABOVE", 1000)
+    monkeypatch.setattr(ig, "PIECE_BYTES", 6_000)
+    monkeypatch.setattr(ig, "INLINE_BELOW", 0)
+    hashed, counted, ahead = threading.Event(), threading.Event(), []
+    file_hash, count_cuts = ig._file_hash, ig._count_cuts
+
+    def slow_or_fast_hash(path):
+        if first == "counts":
+            assert counted.wait(10)
+        digest = file_hash(path)
+        hashed.set()
+        return digest
+
+    def counts(path, cuts, mark):
+        for k, item in enumerate(count_cuts(path, cuts, mark)):
+            if first == "hash" and k == 1:
+                assert hashed.wait(10)  # the second cut is counted only once the hash is known
+            ahead.append(hashed.is_set())
+            yield item
+        counted.set()
+
+    monkeypatch.setattr(ig, "_file_hash", slow_or_fast_hash)
+    monkeypatch.setattr(ig, "_count_cuts", counts)
+    pieces = tmp_path / "pieces"
+    ig.ingest(inbox, pieces, workers=2)
+    assert len(ahead) > 3
+    # "counts": every cut counted before the hash was known; "hash": most of them after
+    assert not any(ahead) if first == "counts" else all(ahead[1:])
+    assert lake_state(pieces) == lake_state(whole)
+
+
 @pytest.mark.parametrize("mode", ["inline", "pool"])
 def test_rejected_piece_rejects_the_whole_file(inbox, lake, monkeypatch, mode):
     monkeypatch.setattr(ig, "INLINE_BELOW", 1 << 30 if mode == "inline" else 0)
@@ -207,6 +248,8 @@ def test_record_bases_counted_at_the_cuts_match_the_parser(tmp_path):
     # The institution each cut falls in: the last Institusjon start tag before it.
     assert institutions == [data.rfind(b"<Institusjon ", 0, s.start) for s in segments]
     assert institutions[0] == -1 and institutions[-1] > institutions[1]  # the file has two
+    with pytest.raises(ValueError):  # an empty tag would match everywhere
+        next(ig._count_cuts(str(path), [0], b""))
 
 
 def test_no_fodselsnummer_anywhere(inbox, lake):

@@ -8,6 +8,7 @@ import pytest
 
 from extract.checks import canonical_units, code_lists, unit_factors
 from extract.model.messages import ELEMENTS
+from extract.reference import read_seed
 from extract.synth import fnr
 from extract.synth import parameters as P
 from extract.synth.activity import CANONICAL_UNIT
@@ -98,5 +99,10 @@ def test_unit_spellings_are_drawn_by_share_with_the_seed_factors(dose_type, shar
 
 
 def test_generator_canonical_units_are_the_seeds():
-    assert {k: v for k, v in CANONICAL_UNIT.items() if k != "MBQ"} == canonical_units()
-    assert canonical_units()["DAP"] == "Gy.cm2" and canonical_units()["GJENNOMLYSNINGSTID"] == "s"
+    rows = read_seed("unit_conversions.csv", delimiter=",")
+    # every spelling of a dose type converts to one canonical unit, the one spelled with factor 1
+    for dose_type, unit in canonical_units().items():
+        assert {r["canonical_unit"] for r in rows if r["dose_type"] == dose_type} == {unit}
+        assert unit_factors()[(dose_type, unit)] == 1
+    assert {**canonical_units(), "MBQ": "MBq"} == CANONICAL_UNIT
+    assert CANONICAL_UNIT["DAP"] == "Gy.cm2" and CANONICAL_UNIT["GJENNOMLYSNINGSTID"] == "s"
