@@ -282,6 +282,46 @@ def test_no_fodselsnummer_anywhere(inbox, lake):
             assert not any(f in text for f in fids), path
 
 
+# A caller running another thread gets a fork server; a single-threaded one forks its workers.
+@pytest.mark.parametrize(("threaded", "method"), [(False, "fork"), (True, "forkserver")])
+def test_worker_start_method_follows_the_callers_threads(tmp_path, threaded, method):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "big.xml").write_bytes(_two_institution_file("str"))
+    _fill(inbox, n=2)
+    code = (
+        "import sys, threading; from pathlib import Path; from extract import ingest as ig\n"
+        "if __name__ == '__main__':\n"
+        "    ig.SPLIT_ABOVE = 1000; ig.PIECE_BYTES = 6_000; ig.INLINE_BELOW = 0\n"
+        f"    if {threaded}:\n"
+        "        threading.Thread(target=threading.Event().wait, daemon=True).start()\n"
+        "    methods = []\n"
+        "    init = ig._Pool.__init__\n"
+        "    def spy(self, workers):\n"
+        "        init(self, workers)\n"
+        "        methods.append(self.method)\n"
+        "    ig._Pool.__init__ = spy\n"
+        "    s = ig.ingest(Path(sys.argv[1]), Path(sys.argv[2]), workers=2)\n"
+        "    print(methods[0], s.loaded)\n"
+    )
+    script = tmp_path / "run.py"
+    script.write_text(code)
+    env = {**os.environ, "STRALEBRUK_PSEUDONYM_KEY": TEST_KEY, "PYTHONPATH": str(PROJECT)}
+    out = subprocess.run(
+        [sys.executable, str(script), str(inbox), str(tmp_path / "lake")],
+        env=env,
+        cwd=PROJECT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout.split()
+    assert out == [method, str(len(ig.inbox_files(inbox)))]
+    inline = tmp_path / "inline"
+    ig.ingest(inbox, inline, workers=1)
+    assert lake_state(tmp_path / "lake") == lake_state(inline)
+
+
 def _copy_inbox(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst)
 
