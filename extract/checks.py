@@ -49,16 +49,20 @@ def code_lists() -> dict[str, frozenset[str]]:
 
 
 @functools.cache
+def _unit_conversions() -> tuple[dict[str, str], ...]:
+    return tuple(read_seed("unit_conversions.csv", delimiter=","))
+
+
+@functools.cache
 def unit_factors() -> dict[tuple[str, str], float]:
     """(dose type, unit as sent) -> factor to the canonical unit, for every recognised spelling."""
-    rows = read_seed("unit_conversions.csv", delimiter=",")
-    return {(r["dose_type"], r["unit_as_sent"]): float(r["factor"]) for r in rows}
+    return {(r["dose_type"], r["unit_as_sent"]): float(r["factor"]) for r in _unit_conversions()}
 
 
 @functools.cache
 def canonical_units() -> dict[str, str]:
     """Dose type -> its canonical unit (messages.md section 6)."""
-    return {r["dose_type"]: r["canonical_unit"] for r in read_seed("unit_conversions.csv", delimiter=",")}
+    return {r["dose_type"]: r["canonical_unit"] for r in _unit_conversions()}
 
 
 def _number(value: str | None) -> float | None:

@@ -17,20 +17,23 @@ import pyarrow as pa
 
 from extract import lake as lk
 from extract.model import faults
+from extract.model.messages import VERSIONS
 from extract.reader import plan
 
 MEMORY_LIMIT = "96MB"
+# Tables and their columns are the same in every version (one message model): any version's plan.
+_PLAN_VERSION = VERSIONS[0]
 
 
 def _key_sql(module: str, table: str) -> str:
     """SQL for the record key the reader writes: carried keys and the element's first attribute."""
-    info = plan(module, "58.0.1").tables[table]
+    info = plan(module, _PLAN_VERSION).tables[table]
     names = info.row_names[1 : len(info.row_names) - len(info.names) + 1]
     return " || ';' || ".join(f"'{n}=' || coalesce(CAST(\"{n}\" AS VARCHAR), 'None')" for n in names)
 
 
 def _has(module: str, table: str) -> bool:
-    return table in plan(module, "58.0.1").tables
+    return table in plan(module, _PLAN_VERSION).tables
 
 
 def cross_piece_findings(lake: Path, module: str, batch_id: str) -> pa.Table:

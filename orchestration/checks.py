@@ -53,10 +53,14 @@ def warehouse_suppression_max(database: Path) -> int:
     return int(json.loads(rows[0][0])) if rows else DEFAULT_SUPPRESSION_MAX
 
 
-def delivery_suppression_max(folder: Path) -> int:
-    """The small-cell threshold recorded in a delivery's manifest."""
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+def manifest_suppression_max(manifest: Mapping) -> int:
+    """The small-cell threshold a delivery's manifest records."""
     return int(manifest.get("parameters", {}).get("small_cell_max_patients", DEFAULT_SUPPRESSION_MAX))
+
+
+def delivery_suppression_max(folder: Path) -> int:
+    """The small-cell threshold recorded in a delivery folder's manifest.json."""
+    return manifest_suppression_max(json.loads((folder / "manifest.json").read_text(encoding="utf-8")))
 
 
 def parquet_tables(folder: Path) -> dict[str, pa.Table]:

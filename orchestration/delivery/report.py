@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from orchestration.checks import manifest_suppression_max
 from orchestration.delivery import svg
 
 if TYPE_CHECKING:
@@ -240,8 +241,9 @@ def write_report(
 dbt {escape(str(manifest["dbt_version"]))} · {len(manifest["input_files"])} input files ·
 compared with previous delivery: {escape(str(previous))}</p>
 {provisional}
-<p class="note">Cells resting on 4 or fewer unique patients are removed, with secondary suppression where a
-total would reveal them; datatap is the share of the counted patients lost to suppression.
+<p class="note">Cells resting on {manifest_suppression_max(manifest)} or fewer unique patients are removed,
+with secondary suppression where a total would reveal them; datatap is the share of the counted
+patients lost to suppression.
 Figures for a year are provisional until the end of April of the next year.</p>
 {_html_table(summary, limit=100)}
 {"".join(sections)}

@@ -70,6 +70,8 @@ def test_first_dsa_delivery_has_every_file_and_a_full_manifest(data_dir):
     assert diff["previous"] is None
     assert all(t["added"] == manifest["tables"][n]["rows"] for n, t in diff["tables"].items())
     assert (folder / "report.html").stat().st_size > 10_000
+    threshold = manifest["parameters"]["small_cell_max_patients"]
+    assert f"Cells resting on {threshold} or fewer unique patients" in (folder / "report.html").read_text()
 
 
 def _change_one_median_dose(harness, db: Path) -> dict:
