@@ -33,9 +33,11 @@ run: setup ## set-up, generate a small synthetic year, ingest, build, publish, d
 test: setup ## set-up, then the whole test suite
 	.venv/bin/pytest $(PYTEST_ARGS)
 
-lint: setup ## ruff
+lint: setup ## ruff (Python), sqlfluff (dbt SQL, DuckDB dialect, jinja templater), mypy (types)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/sqlfluff lint dbt_project --processes 2
+	.venv/bin/mypy
 
 ui: setup ## the Dagster UI on ./data (Ctrl-C stops it)
 	STRALEBRUK_DATA_DIR=$(DATA_DIR) .venv/bin/stralebruk ui

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/extract.py [--size-mb 120] [--repeat 3] [--big] [--workdir DIR]
 
 Builds one raa file of about --size-mb by repeating the Objektholder blocks of a generated file
-(extract.synth at a tiny scale; episode and patient keys made unique per repeat), then measures on
+(synth at a tiny scale; episode and patient keys made unique per repeat), then measures on
 that same file:
   (a) the floor: lxml iterparse doing nothing but clearing elements;
   (b) the full extraction into a fresh lake (SHA-256, parse, flatten, pseudonymise, checks, zstd
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 def _base_file(work: Path) -> bytes:
     """The biggest raa file of a tiny generated year (or a hand-built one without the generator)."""
     try:
-        from extract.synth import generate
+        from synth import generate
 
         out = work / "gen"
         generate(out, year=2025, scale=0.002, seed=3, workers=1, progress=False)

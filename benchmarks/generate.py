@@ -18,7 +18,7 @@ from pathlib import Path
 # benchmarks/extract.py would shadow the extract package when run as a script.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from extract.synth import generate
+from synth import generate
 
 
 def _run(out: Path, scale: float, workers: int | None) -> tuple[float, float, int]:

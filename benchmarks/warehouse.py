@@ -38,7 +38,7 @@ print(json.dumps({"rc": rc, "maxrss_kb": resource.getrusage(resource.RUSAGE_CHIL
 
 def prepare(paths: Paths, scale: float) -> None:
     from extract.ingest import ingest
-    from extract.synth import generate
+    from synth import generate
 
     if (paths.lake / "_ledger").exists():
         print(f"scale {scale}: reusing {paths.lake}")

@@ -1,4 +1,4 @@
-"""Record-level data-quality rules the extractor applies while parsing (messages.md section 9).
+"""Record-level data-quality rules the extractor applies while parsing (docs/messages.md section 9).
 
 The reference facts are read from the dbt seeds, which are the one copy in the project:
 - recognised unit spellings per dose type: `dbt_project/seeds/reference/unit_conversions.csv`
@@ -61,7 +61,7 @@ def unit_factors() -> dict[tuple[str, str], float]:
 
 @functools.cache
 def canonical_units() -> dict[str, str]:
-    """Dose type -> its canonical unit (messages.md section 6)."""
+    """Dose type -> its canonical unit (docs/messages.md section 6)."""
     return {r["dose_type"]: r["canonical_unit"] for r in _unit_conversions()}
 
 

@@ -9,9 +9,10 @@ codes) read the same files from here, so a new edition is dropped in once.
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "reference"
+from extract.paths import DBT_PROJECT_DIR
+
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds" / "reference"
 
 
 def read_seed(name: str, delimiter: str = ";") -> list[dict[str, str]]:

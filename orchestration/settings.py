@@ -7,8 +7,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = Path(os.environ.get("STRALEBRUK_DBT_PROJECT_DIR") or PROJECT_ROOT / "dbt_project")
+from extract.paths import DBT_PROJECT_DIR, PROJECT_ROOT
+
+__all__ = ["DBT_EXECUTABLE", "DBT_PROJECT_DIR", "PROJECT_ROOT", "Paths"]
 # dbt from the same environment as this interpreter, whether or not the venv is activated.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 

@@ -1,4 +1,4 @@
-"""Names the public contract promises (shared/spec/marts.md); tests check the graph against them."""
+"""Names the public contract promises (docs/marts.md); tests check the graph against them."""
 
 MARTS = (
     "fct_rt_attendance",

@@ -1,4 +1,4 @@
-{#- The staging of lake tables that several modules share (the skeleton of messages.md section 3):
+{#- The staging of lake tables that several modules share (the skeleton of docs/messages.md section 3):
     each module's staging model is one call, so the typing and English names live here once. -#}
 
 {% macro stg_episodes(module) -%}

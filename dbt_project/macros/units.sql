@@ -1,4 +1,4 @@
-{#- Canonical units (messages.md section 6): the unit_conversions seed holds every known
+{#- Canonical units (docs/messages.md section 6): the unit_conversions seed holds every known
     (dose type, unit as sent) with its factor. A unit not in the seed is flagged
     (is_unit_known false) and its value left null: never silently converted. -#}
 {% macro with_canonical_units(relation, dose_type, value_as_sent, unit_as_sent) -%}

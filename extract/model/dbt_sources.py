@@ -22,8 +22,8 @@ from extract.model.messages import (
     table_columns,
     walk,
 )
+from extract.paths import DBT_PROJECT_DIR
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 LAKE_DIR_JINJA = "{{ env_var('STRALEBRUK_LAKE_DIR', '../data/lake') }}"
 
 MODULE_DOCS = {

@@ -1,4 +1,4 @@
-"""The vocabulary of bad input (messages.md section 9), shared by generator, extractor and tests.
+"""The vocabulary of bad input (docs/messages.md section 9), shared by generator, extractor and tests.
 
 A *rejection* refuses the whole file (NPR rejects files that fail schema validation). A *finding*
 is a record-level problem in a file that is loaded anyway; the record is kept and flagged.

@@ -1,11 +1,11 @@
 """The one declarative model of the NPR radiation-use messages.
 
 Everything that knows the message structure derives from this file: the XSD per module and
-version (`extract.model.xsd`), the synthetic generator (`extract.synth`), the extractor's
+version (`extract.model.xsd`), the synthetic generator (`synth`), the extractor's
 flattening (`extract.reader`) and the lake's table layout (`lake_tables`, `table_columns`), which
 in turn is what the dbt sources describe.
 
-Marks from the spec (`shared/spec/messages.md`): [C] confirmed, [A] our assumption. Every [A]
+Marks from the spec (`docs/messages.md`): [C] confirmed, [A] our assumption. Every [A]
 choice lives here, so swapping in an official module schema later is a change of this mapping.
 
 Shape of the model:
@@ -37,7 +37,7 @@ VERSION_ATTRIBUTE_SPELLINGS: dict[str, dict[tuple[str, str], str]] = {
 
 # Value types. Enumerations and patterns are what the schema enforces; anything the schema lets
 # through but the warehouse cannot interpret (unknown unit, unknown code, bad control digits) is a
-# record-level finding, not a rejection (messages.md section 9).
+# record-level finding, not a rejection (docs/messages.md section 9).
 ENUMERATIONS: dict[str, tuple[str, ...]] = {
     "meldingstype": ("B", "E"),
     "kjonn": ("0", "1", "2", "9"),

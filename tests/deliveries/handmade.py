@@ -1,4 +1,4 @@
-"""A small hand-built warehouse with the mart schemas of marts.md, for the delivery tests.
+"""A small hand-built warehouse with the mart schemas of docs/marts.md, for the delivery tests.
 
 It stands in for the real pipeline where a test only needs mart-shaped rows: deterministic for a
 seed, a few facilities with different typical doses, radiotherapy series in all four regions.
@@ -73,7 +73,7 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
         day = dt.date(year, 1, 1) + dt.timedelta(days=rnd.randrange(365))
         exam_id = f"E{i:06d}"
         module = "ord" if modality == "ANGIO" and i % 5 == 0 else "raa"
-        # some ord procedures repeat a raa examination (domain.md section 4): flagged, counted once
+        # some ord procedures repeat a raa examination (docs/domain.md section 4): flagged, counted once
         double_of = last_raa if module == "ord" and i % 2 == 0 else None
         if module == "raa":
             last_raa = exam_id

@@ -112,8 +112,8 @@ def _resend_with_changed_dose(inbox: Path, pick: dict) -> Path:
 
 
 def test_resent_file_changing_one_dose_shows_as_exactly_that_change(tmp_path):
-    from extract.synth import generate
     from orchestration.run import run_pipeline
+    from synth import generate
 
     inbox, data_dir = tmp_path / "inbox", tmp_path / "data"
     generate(inbox, year=YEAR, scale=0.002, seed=3, workers=1, progress=False)

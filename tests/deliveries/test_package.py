@@ -13,8 +13,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
-from extract.cli import main as cli_main
-from orchestration.delivery import DeliveryError, deliver
+from deliver import DeliveryError, deliver
+from orchestration.cli import main as cli_main
 from tests.deliveries.conftest import YEAR
 
 CUT = "2026-03-31"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.delivery import deliver
+from deliver import deliver
 from orchestration.settings import PROJECT_ROOT
 from tests.deliveries.conftest import YEAR
 from tests.deliveries.test_package import _serve

@@ -1,4 +1,4 @@
-"""Every bad-input class of messages.md section 9 (plus bombs, truncation, encodings, non-XML):
+"""Every bad-input class of docs/messages.md section 9 (plus bombs, truncation, encodings, non-XML):
 whole-file rejections land in the ledger with their class and reason; record-level problems land in
 the findings with the record's key while the file is loaded."""
 

@@ -12,7 +12,7 @@ from extract.ingest import ingest
 from tests.extract.conftest import TEST_KEY, findings, ledger_by_path, rows_of
 
 try:
-    from extract.synth import generate
+    from synth import generate
 except ImportError as e:  # the generator is another helper's work; say why this is skipped
     generate = None
     IMPORT_ERROR = str(e)
@@ -21,7 +21,7 @@ except ImportError as e:  # the generator is another helper's work; say why this
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     if generate is None:
-        pytest.skip(f"extract.synth.generate cannot be imported: {IMPORT_ERROR}")
+        pytest.skip(f"synth.generate cannot be imported: {IMPORT_ERROR}")
     out = tmp_path_factory.mktemp("gen") / "inbox"
     truth = generate(out, year=2025, scale=0.002, seed=7, workers=2, progress=False)
     return out, json.loads(truth.read_text())

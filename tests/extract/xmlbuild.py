@@ -1,6 +1,6 @@
 """Small, schema-valid NPR messages built from the message model, for the extractor's tests.
 
-Not a generator (that is `extract.synth`): this writes a few deterministic records per element so a
+Not a generator (that is `synth`): this writes a few deterministic records per element so a
 test can count exactly what it wrote, and lets a test change one attribute to make one fault.
 The structure comes from `extract.model.messages` (walk, children, attribute spellings).
 """

@@ -29,7 +29,7 @@ def dbt_manifest() -> Path:
 @pytest.fixture(scope="session")
 def generated_inbox(tmp_path_factory) -> Path:
     """A tiny synthetic year (read-only for tests: copy it before adding files)."""
-    from extract.synth import generate
+    from synth import generate
 
     out = tmp_path_factory.mktemp("generated") / "inbox"
     generate(out, year=YEAR, scale=SCALE, seed=7, workers=1, progress=False)

@@ -5,13 +5,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.checks import (
+from deliver.checks import (
     delivery_suppression_max,
-    latest_period,
     parquet_tables,
     small_cells,
     warehouse_suppression_max,
 )
+from orchestration.checks import latest_period
 from orchestration.publish import publish
 
 

@@ -29,8 +29,8 @@ print(con.execute(count).fetchall()[0][0], flush=True)
 
 
 def test_a_reader_does_not_block_a_rebuild_and_sees_new_data_after_reopening(pipeline, tmp_path):
-    from extract.synth import generate
     from orchestration.run import run_pipeline
+    from synth import generate
 
     assert pipeline.exit_code == 0
     paths = Paths.from_env(tmp_path / "data")

@@ -18,10 +18,10 @@ from extract.checks import code_lists
 from extract.model import faults as F
 from extract.model.messages import ELEMENTS, MODULES, VERSIONS, parse_namespace
 from extract.model.xsd import MSGHEAD_NS, load_schema
-from extract.synth import generate
-from extract.synth import parameters as P
-from extract.synth.fnr import is_valid
-from extract.synth.generator import write_population_csv
+from synth import generate
+from synth import parameters as P
+from synth.fnr import is_valid
+from synth.generator import write_population_csv
 
 SCALE = 0.002
 SEED_CSV = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "synthetic" / "population.csv"
@@ -288,7 +288,7 @@ def test_population_seed_matches_the_world(tmp_path):
 
 
 def _replay(out: Path, truth: dict) -> dict[str, Counter]:
-    """Current state rebuilt from the loaded files alone, by messages.md section 8's rules."""
+    """Current state rebuilt from the loaded files alone, by docs/messages.md section 8's rules."""
     by_stream: dict[tuple[str, str], list[dict]] = {}
     for f in _files(truth, F.LOADED):
         if f["module"] != "ide":

@@ -9,11 +9,11 @@ import pytest
 from extract.checks import canonical_units, code_lists, unit_factors
 from extract.model.messages import ELEMENTS
 from extract.reference import read_seed
-from extract.synth import fnr
-from extract.synth import parameters as P
-from extract.synth.activity import CANONICAL_UNIT
-from extract.synth.world import _unit_choice, organisations
-from extract.synth.xmlwrite import MessageWriter
+from synth import fnr
+from synth import parameters as P
+from synth.activity import CANONICAL_UNIT
+from synth.world import _unit_choice, organisations
+from synth.xmlwrite import MessageWriter
 
 
 def test_fodselsnummer_control_digits():

@@ -56,7 +56,7 @@ class Built:
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory) -> Built:
     from extract.ingest import ingest
-    from extract.synth import generate
+    from synth import generate
 
     data = tmp_path_factory.mktemp("warehouse_data")
     paths = Paths.from_env(data)

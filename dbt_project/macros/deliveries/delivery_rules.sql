@@ -16,7 +16,7 @@
     end
 {%- endmacro %}
 
-{#- A year's figures are provisional until the end of April of the next year (domain.md section 3). -#}
+{#- A year's figures are provisional until the end of April of the next year (docs/domain.md section 3). -#}
 {% macro is_provisional(year) -%}
     ({{ delivery_cut_date() }} < make_date(cast({{ year }} as integer) + 1, 5, 1))
 {%- endmacro %}

@@ -1,5 +1,5 @@
 {#-
-    Small-cell suppression for every delivery table that counts patients (domain.md section 7).
+    Small-cell suppression for every delivery table that counts patients (docs/domain.md section 7).
 
     Emits CTE definitions (to follow `with <cells> as (...),`) ending in a CTE named `name` that
     holds the published cells only, plus three columns reported with the table:

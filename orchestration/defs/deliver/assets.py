@@ -3,7 +3,8 @@ warehouse; each asset checks what it published for small patient cells."""
 
 import dagster as dg
 
-from orchestration.checks import delivery_suppression_max, latest_period, parquet_tables, small_cells
+from deliver.checks import delivery_suppression_max, parquet_tables, small_cells
+from orchestration.checks import latest_period
 from orchestration.defs.serve.assets import SERVED_WAREHOUSE
 from orchestration.resources import DataDir
 
@@ -18,7 +19,7 @@ class DeliveryConfig(dg.Config):
 
 
 def _deliver(kind: str, context: dg.AssetExecutionContext, config: DeliveryConfig, data: DataDir):
-    from orchestration.delivery import deliver  # the deliveries package; imported at run time
+    from deliver import deliver  # the deliveries package; imported at run time
 
     paths = data.paths()
     year = config.year
@@ -58,7 +59,7 @@ def _check_spec(key: str) -> dg.AssetCheckSpec:
         NO_SMALL_CELLS,
         asset=key,
         description="No published cell counts 1 to small_cell_max_patients (4) patients "
-        "(domain.md section 7).",
+        "(docs/domain.md section 7).",
     )
 
 

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 import dagster as dg
 
-from orchestration.checks import (
+from deliver.checks import (
     DEFAULT_SUPPRESSION_MAX,
     small_cells,
-    stale_reasons,
     warehouse_suppression_max,
     warehouse_tables,
 )
+from orchestration.checks import stale_reasons
 from orchestration.defs.transform.assets import WAREHOUSE_POOL, dbt_warehouse
 from orchestration.publish import publish
 from orchestration.resources import DataDir

@@ -1,7 +1,7 @@
 {{ config(schema='intermediate', materialized='view') }}
 {#- One row per examination (raa) or ZXM image-guided procedure (ord), with the attributes every
     imaging delivery groups by. The only place that knows the imaging marts' column names.
-    An ord procedure that repeats a raa examination (domain.md section 4) is left out here, once
+    An ord procedure that repeats a raa examination (docs/domain.md section 4) is left out here, once
     for every delivery: activity is counted once, and its dose is counted on the kept examination. -#}
 with examinations as (
     select * from {{ ref('fct_imaging_examination') }}

@@ -1,5 +1,5 @@
 {#- One row per year x month x institution: how completely the institution reports ionising activity
-    and its dose (domain.md section 4). Institution-level quality figures, not patient counts: not
+    and its dose (docs/domain.md section 4). Institution-level quality figures, not patient counts: not
     suppressed. -#}
 with examinations as (
     select * from {{ ref('dlv_imaging_examinations') }} where is_ionising

@@ -1,6 +1,6 @@
 {#- One row per dose indicator (rad Doseindikator, canonical units) or administered activity
     (rad Radiofarmakon, MBq) of an examination, linked to activity by (institution, episodeID,
-    prosNr). Dose without matching activity is kept and flagged (completeness, domain.md §4). -#}
+    prosNr). Dose without matching activity is kept and flagged (completeness, docs/domain.md §4). -#}
 with indicators as (
     select
         file_id,

@@ -1,4 +1,4 @@
-{#- One row per image-guided procedure reported twice (domain.md section 4): an NCRP intervention
+{#- One row per image-guided procedure reported twice (docs/domain.md section 4): an NCRP intervention
     examination in raa and an NCSP/NCMP procedure with a ZXM code in ord, same institution, same
     person, same day, and the same procedure: the NCRP code without its guidance letter equals the
     NCSP code, or ncrp_ncsp_equivalents maps one to the other. Pairs are one-to-one (the first

@@ -1,7 +1,7 @@
 {#- One row per sender-local patient (institution, pasientNr) seen in current activity or in a
     Pasient record, resolved to a person: the NPR-IDE pseudonym where the institution's ide
     messages link the pasientNr (pid) to a valid fødselsnummer, else the sender-local key
-    'local:<institution>:<pasientNr>', flagged (domain.md section 2). Sex and birth year from the
+    'local:<institution>:<pasientNr>', flagged (docs/domain.md section 2). Sex and birth year from the
     institution's latest Pasient record. -#}
 {%- set modules = npr_modules('patient') %}
 with patients as (

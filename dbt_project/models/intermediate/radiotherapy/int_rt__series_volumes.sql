@@ -2,7 +2,7 @@
     current attendance: fractions delivered (attendances with delivered dose > 0 to the volume),
     delivered dose (Σ gittDose), dose per fraction (the planned dose per fraction, planDose),
     planned total dose (planlagtTotalDose) and prescribed fractions (planned total ÷ dose per
-    fraction), as Helsedirektoratet's dose-plan view defines them (domain.md section 3). -#}
+    fraction), as Helsedirektoratet's dose-plan view defines them (docs/domain.md section 3). -#}
 with contributions as (
     select * from {{ ref('stg_npr_str__dose_contributions') }}
 ),

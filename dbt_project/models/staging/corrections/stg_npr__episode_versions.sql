@@ -1,5 +1,5 @@
 {{ config(materialized='table') }}
-{#- THE correction rule (messages.md section 8), the one place every module's current state comes
+{#- THE correction rule (docs/messages.md section 8), the one place every module's current state comes
     from. One row per (module, institution, episode, file that delivered it). A version stays valid
     until, in correction order within (institution, module), the first later file that
       - delivers the same episode again (resent: B resend or E change), or

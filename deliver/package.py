@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 import xlsxwriter
 import yaml
 
-from orchestration.delivery.diff import diff_deliveries
-from orchestration.delivery.report import write_report
+from deliver.diff import diff_deliveries
+from deliver.report import write_report
 from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Paths
 
 KINDS = ("dsa", "rhf")

@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extract.model import faults as F
-from extract.synth import parameters as P
-from extract.synth.task import DOSE_SCHEMA, EXAM_SCHEMA, RT_SCHEMA, TYPICAL_SCHEMA, InstitutionTask, slots_of
-from extract.synth.world import World, build_world, population_rows
+from synth import parameters as P
+from synth.task import DOSE_SCHEMA, EXAM_SCHEMA, RT_SCHEMA, TYPICAL_SCHEMA, InstitutionTask, slots_of
+from synth.world import World, build_world, population_rows
 
 # Which module can carry which planted finding.
 FINDING_MODULES = {
@@ -249,7 +249,7 @@ def _write_truth(
         **generated,
     }
     manifest = {
-        "generator": "extract.synth",
+        "generator": "synth",
         "year": year,
         "scale": scale,
         "seed": seed,

@@ -5,6 +5,6 @@ realism parameters are in `parameters.py`, the world (people, institutions, equi
 `world.py`, clinical activity in `activity.py`, how it is reported in `reporting.py`.
 """
 
-from extract.synth.generator import generate
+from synth.generator import generate
 
 __all__ = ["generate"]

@@ -1,5 +1,5 @@
 """Delivery folders for DSA and the regional health authorities (pure Python, no Dagster imports)."""
 
-from orchestration.delivery.package import DeliveryError, deliver, grain_keys
+from deliver.package import DeliveryError, deliver, grain_keys
 
 __all__ = ["DeliveryError", "deliver", "grain_keys"]

@@ -13,8 +13,8 @@ from bisect import bisect
 from itertools import accumulate
 
 from extract.checks import canonical_units
-from extract.synth import parameters as P
-from extract.synth.world import CatchmentSampler, Equipment, Institution, World, facility_typical
+from synth import parameters as P
+from synth.world import CatchmentSampler, Equipment, Institution, World, facility_typical
 
 GROUP_MODALITIES = {
     "xray": ("DX", "CR", "MG"),
@@ -401,6 +401,6 @@ class ActivityGenerator:
 
 
 def _all_municipalities():
-    from extract.synth.world import municipalities
+    from synth.world import municipalities
 
     return municipalities()

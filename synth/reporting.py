@@ -16,12 +16,12 @@ import uuid
 from pathlib import Path
 
 from extract.model import faults as F
-from extract.synth import parameters as P
-from extract.synth.activity import period_bounds
-from extract.synth.faults import UNKNOWN_MODULE_NAME, UNKNOWN_VERSION_NAME, corrupt_file
-from extract.synth.fnr import corrupt
-from extract.synth.world import Institution, World, pasient_nr
-from extract.synth.xmlwrite import MessageWriter
+from synth import parameters as P
+from synth.activity import period_bounds
+from synth.faults import UNKNOWN_MODULE_NAME, UNKNOWN_VERSION_NAME, corrupt_file
+from synth.fnr import corrupt
+from synth.world import Institution, World, pasient_nr
+from synth.xmlwrite import MessageWriter
 
 MODULE_TYPES = {
     "str": ("XPR_STR", "Stråleterapi"),
@@ -410,7 +410,7 @@ class Reporter:
 
 
 def region_name(code: int) -> str:
-    from extract.synth.world import region_names
+    from synth.world import region_names
 
     return region_names().get(code, "")
 

@@ -17,8 +17,8 @@ from itertools import accumulate
 
 from extract.checks import unit_factors
 from extract.reference import read_seed
-from extract.synth import fnr as fnrmod
-from extract.synth import parameters as P
+from synth import fnr as fnrmod
+from synth import parameters as P
 
 # 99,999,989 is prime: x -> (x * a + b) mod M is a bijection, so pasientNr never collides.
 _PASIENTNR_MODULUS = 99_999_989

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from orchestration.checks import manifest_suppression_max
-from orchestration.delivery import svg
+from deliver import svg
+from deliver.checks import manifest_suppression_max
 
 if TYPE_CHECKING:
-    from orchestration.delivery.package import DeliveryTable
+    from deliver.package import DeliveryTable
 
 PREVIEW_ROWS = 15
 MAX_DRL_CHARTS = 16

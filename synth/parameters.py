@@ -1,7 +1,7 @@
 """Every realism parameter of the synthetic generator, in one place, with where it comes from.
 
-Sources: `shared/spec/domain.md` (volumes §8, DSA's reference values §5, radiotherapy views §3),
-`messages.md` (units §6, ZXM codes §7), the reference lists in `dbt_project/seeds/reference/`
+Sources: `docs/domain.md` (volumes §8, DSA's reference values §5, radiotherapy views §3),
+`docs/messages.md` (units §6, ZXM codes §7), the reference lists in `dbt_project/seeds/reference/`
 (behandler.csv, boomr.csv, NCRP/NCSP/NCMP 2017, ICD-10, rt_regionkoder.csv). Anything not from
 those is marked [A] (our assumption, chosen to look plausible to a registry analyst).
 """
@@ -12,15 +12,15 @@ from __future__ import annotations
 # The synthetic population is fixed (independent of run seed and scale) so the committed
 # population seed in dbt_project/seeds/synthetic/population.csv always matches it.
 WORLD_SEED = 20250101
-POPULATION_TOTAL = 5_550_000  # Norway 2025 ≈ 5.55 M (domain.md §8: about 5.5 M)
+POPULATION_TOTAL = 5_550_000  # Norway 2025 ≈ 5.55 M (docs/domain.md §8: about 5.5 M)
 
-# National volumes per year at scale 1.0 (domain.md §8).
+# National volumes per year at scale 1.0 (docs/domain.md §8).
 IMAGING_EXAMINATIONS = 4_500_000  # 4-5 M examinations, ~900 per 1,000 inhabitants
 EXAMINATIONS_PER_VISIT = ((1, 0.80), (2, 0.15), (3, 0.05))  # [A] CT thorax+abdomen as two, etc.
 PRIVATE_IMAGING_SHARE = 0.30  # [A] private institutes do ~30 % (mostly X-ray, MR, US)
 ORD_ZXM_PROCEDURES = 180_000  # [A] image-guided NCSP/NCMP procedures with a ZXM code in `ord`
 ORD_EXTRA_WITHOUT_ZXM = 0.35  # [A] further ord procedures without ZXM, relative to the above
-RT_SERIES = 16_000  # 15-18 k series (domain.md §8) → ≈ 200-250 k attendances with the schedules
+RT_SERIES = 16_000  # 15-18 k series (docs/domain.md §8) → ≈ 200-250 k attendances with the schedules
 
 # Age bands of the population table (aggregate to 0-17/18-39/40-59/60-79/80+; 18 = adult cut).
 AGE_BANDS: tuple[tuple[str, int, int], ...] = (
@@ -152,7 +152,7 @@ PRIVATE_INSTITUTES: dict[str, tuple[float, str]] = {
 }
 # Radiotherapy centres: institution → (RT site orgnr as sent in Enhet/@orgNr, linacs, the health
 # trusts whose residents it treats). 10-digit values are the real "site orgnr + 0" quirk rows of
-# behandler.csv (domain.md §1); volume follows the catchment population.
+# behandler.csv (docs/domain.md §1); volume follows the catchment population.
 RT_CENTRES: dict[str, tuple[str, int, tuple[str, ...]]] = {
     "993467049": (
         "9747071520",
@@ -179,7 +179,7 @@ MSGHEAD_SHARE = 0.5  # share of senders whose system wraps files in MsgHead [C: 
 ISO_8859_1_SHARE = 0.4  # share of senders writing ISO-8859-1 (rest UTF-8) [C: both occur]
 NPR_ORGNR = "983544622"  # Helsedirektoratet (NPR), receiver in MsgHead
 
-# --- Equipment (domain.md §8: ~1,500 X-ray units, 125 CT, 23 NM departments, ~40 linacs) ----
+# --- Equipment (docs/domain.md §8: ~1,500 X-ray units, 125 CT, 23 NM departments, ~40 linacs) ----
 # Equipment per site by tier: modality → count per 100 k examinations of site volume (min 1).
 EQUIPMENT_PER_100K = {
     "univ": {"DX": 9, "CR": 1, "RF": 1.5, "XA": 3, "MG": 1.5, "CT": 3, "MR": 3, "US": 6, "NM": 2, "PT": 1},
@@ -206,7 +206,7 @@ MODELS = {
     "MR": ("MAGNETOM Vida", "SIGNA Premier", "Ingenia Elition"),
     "RT": ("TrueBeam", "Halcyon", "Versa HD", "Elekta Infinity"),
 }
-# How equipment sends DAP and fluoroscopy time (messages.md §6 spellings) [A: shares]. The
+# How equipment sends DAP and fluoroscopy time (docs/messages.md §6 spellings) [A: shares]. The
 # conversion factors are the unit_conversions seed's, the project's one table of them.
 DAP_UNIT_SHARES = {"Gy.cm2": 0.50, "cGy.cm2": 0.15, "mGy.cm2": 0.15, "uGy.m2": 0.10, "dGy.cm2": 0.10}
 FLUORO_TIME_UNIT_SHARES = {"s": 0.7, "min": 0.3}
@@ -229,7 +229,7 @@ MODALITY_GROUP_SHARE = {
 # Examinations per group: code, weight, DICOM modality, sex restriction, minimum age, dose spec.
 # Dose spec: dose type → national median of facility typical values (canonical unit), with
 # sigma of facility medians (log) and sigma of patients around their facility (log).
-# Chest/spine/pelvis DAP medians are the geometric mean of DSA's P25 and P75 (domain.md §5), so
+# Chest/spine/pelvis DAP medians are the geometric mean of DSA's P25 and P75 (docs/domain.md §5), so
 # the P75 of facility typical values lands near DSA's P75 (sigma_facility = ln(P75/P25)/1.349).
 # Others [A] from typical published Nordic values; CT head and abdomen below DSA's 2014 NRV.
 XRAY = (
@@ -256,7 +256,7 @@ FLUORO = (
     ("SKX0DA", 1.5, "RF", None, 0, {"DAP": (0.6, 0.50), "GJENNOMLYSNINGSTID": (60.0, 0.40)}),
     ("SKX0CA", 1.5, "RF", None, 0, {"DAP": (3.0, 0.45), "GJENNOMLYSNINGSTID": (30.0, 0.40)}),
 )
-ANGIO = (  # coronary angiography DSA 10 / 19, PCI P75 56.6, TAVI P75 75.4 (domain.md §5)
+ANGIO = (  # coronary angiography DSA 10 / 19, PCI P75 56.6, TAVI P75 75.4 (docs/domain.md §5)
     (
         "SFN0CB",
         5.0,
@@ -414,7 +414,7 @@ MAMMOGRAPHY_BILATERAL = 0.90
 CONTRAST_SHARE = {"ct": 0.50, "ct_head": 0.15, "mr": 0.40}
 INTRA_ARTERIAL = {"SFN0CB", "FNQ05B", "SFC0FB", "AAE11B", "FMK12A"}  # ZTX0EE intra-arterial contrast
 
-# --- ord: image-guided NCSP/NCMP procedures (messages.md §7) --------------------------------
+# --- ord: image-guided NCSP/NCMP procedures (docs/messages.md §7) --------------------------------
 ZXM_SHARES = (
     ("ZXM10", 0.42),
     ("ZXM00", 0.30),
@@ -438,12 +438,12 @@ ORD_DOSE = {  # ionising ZXM: dose spec like the imaging groups
     "ZXM70": ("XA", {"DAP": (40.0, 0.45), "GJENNOMLYSNINGSTID": (900.0, 0.4), "KERMA_REF": (500.0, 0.4)}),
 }
 
-# --- Radiotherapy (domain.md §3) -------------------------------------------------------------
+# --- Radiotherapy (docs/domain.md §3) -------------------------------------------------------------
 # Diagnosis groups: name, share of series [A: Norwegian RT case mix], ICD-10 codes, required sex,
 # schedules as (total Gy, fractions, share, intent), reference volumes as (name, regionkode,
 # dose per fraction relative to the main volume); secondary volumes occur in
 # RT_SECONDARY_VOLUME_SHARE of series (always for head and neck: simultaneous integrated boost).
-# Intent: 1 curative, 2 palliative, 3 local control (messages.md §4 [A]).
+# Intent: 1 curative, 2 palliative, 3 local control (docs/messages.md §4 [A]).
 RT_DIAGNOSES = (
     (
         "breast",
@@ -619,7 +619,7 @@ UPLOAD_DELAY_DAYS = (5, 25)  # [A] B file extracted this long after the period e
 RESEND_DELAY_DAYS = (30, 70)
 E_DELAY_DAYS = (75, 110)
 
-# Names for Kontaktperson (æøå on purpose: messages.md §1).
+# Names for Kontaktperson (æøå on purpose: docs/messages.md §1).
 CONTACT_NAMES = (
     "Kåre Ødegård",
     "Åse Bjørnstad",

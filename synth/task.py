@@ -10,11 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extract.model import faults as F
-from extract.synth import parameters as P
-from extract.synth.activity import CANONICAL_UNIT as CANONICAL
-from extract.synth.activity import ActivityGenerator, fmt_decimal, period_bounds, period_of
-from extract.synth.reporting import Reporter, canonical
-from extract.synth.world import World
+from synth import parameters as P
+from synth.activity import CANONICAL_UNIT as CANONICAL
+from synth.activity import ActivityGenerator, fmt_decimal, period_bounds, period_of
+from synth.reporting import Reporter, canonical
+from synth.world import World
 
 EPISODE_MODULES = ("raa", "ord", "str")
 MODULE_ORDER = {"str": 0, "raa": 1, "ord": 2, "rad": 3, "ide": 4}

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Imports are lazy so that `--help` and `generate` stay fast (Dagster and dbt load slowly).
     if args.command == "generate":
-        from extract.synth import generate
+        from synth import generate
 
         generate(
             args.out,
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_pipeline(inbox=args.inbox, data_dir=args.data_dir)
     if args.command == "deliver":
-        from orchestration.delivery import deliver
+        from deliver import deliver
 
         if args.kind == "dsa" and args.month is not None:
             build_parser().error("--month applies to rhf deliveries only")
