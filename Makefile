@@ -38,6 +38,8 @@ lint: setup ## ruff (Python), sqlfluff (dbt SQL, DuckDB dialect, jinja templater
 	.venv/bin/ruff format --check .
 	.venv/bin/sqlfluff lint dbt_project --processes 2
 	.venv/bin/mypy
+	@# one call per benchmark: benchmarks/extract.py shares its module name with the extract package
+	for b in benchmarks/*.py; do .venv/bin/mypy $$b || exit 1; done
 
 ui: setup ## the Dagster UI on ./data (Ctrl-C stops it)
 	STRALEBRUK_DATA_DIR=$(DATA_DIR) .venv/bin/stralebruk ui

@@ -130,7 +130,8 @@ def main() -> None:
         print(f"file: {path.name}, {mb:.0f} MB")
         # Each measurement --repeat times, interleaved, and the best of each counts: on a shared
         # virtual machine noise only ever slows a run down (timeit's rule).
-        floors, runs = [], {"plain": [], "valid": [], "two": []}
+        floors: list[tuple[float, float]] = []
+        runs: dict[str, list[dict]] = {"plain": [], "valid": [], "two": []}
         for r in range(args.repeat):
             floors.append(floor(path))
             runs["plain"].append(run(path, work, f"plain{r}", 1, False))

@@ -23,6 +23,7 @@ from pathlib import Path
 # benchmarks/extract.py would shadow the extract package: the project root comes first
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from extract import lake as lk
 from orchestration.settings import DBT_PROJECT_DIR, Paths
 
 DBT = Path(sys.executable).parent / "dbt"
@@ -40,7 +41,7 @@ def prepare(paths: Paths, scale: float) -> None:
     from extract.ingest import ingest
     from synth import generate
 
-    if (paths.lake / "_ledger").exists():
+    if lk.ledger_dir(paths.lake).exists():
         print(f"scale {scale}: reusing {paths.lake}")
         return
     t0 = time.perf_counter()
@@ -56,12 +57,12 @@ def replicate(source: Paths, paths: Paths, copies: int) -> None:
     generated year when generating one is too slow (or fails); the JSON says which was used."""
     import duckdb
 
-    if (paths.lake / "_ledger").exists():
+    if lk.ledger_dir(paths.lake).exists():
         print(f"replicated lake: reusing {paths.lake}")
         return
     t0 = time.perf_counter()
     con = duckdb.connect()
-    for part_dir in sorted(d for d in source.lake.glob("*/*") if d.is_dir()):
+    for part_dir in lk.table_dirs(source.lake):
         out = paths.lake / part_dir.relative_to(source.lake)
         out.mkdir(parents=True, exist_ok=True)
         columns = [r[0] for r in con.execute(f"describe select * from '{part_dir}/*.parquet'").fetchall()]
@@ -71,12 +72,12 @@ def replicate(source: Paths, paths: Paths, copies: int) -> None:
             f"copy (select {select} from read_parquet('{part_dir}/*.parquet', union_by_name=true), "
             f"range({copies}) as r(k)) to '{out}/part-0.parquet' (format parquet)"
         )
-    for bookkeeping in ("_ledger", "_findings"):
-        (paths.lake / bookkeeping).mkdir(parents=True, exist_ok=True)
+    for folder in (lk.ledger_dir, lk.findings_dir):
+        folder(paths.lake).mkdir(parents=True, exist_ok=True)
         con.execute(
             f"copy (select * replace (file_id || '-' || k as file_id) "
-            f"from read_parquet('{source.lake}/{bookkeeping}/*.parquet', union_by_name=true), "
-            f"range({copies}) as r(k)) to '{paths.lake}/{bookkeeping}/part-0.parquet' (format parquet)"
+            f"from read_parquet('{folder(source.lake)}/*.parquet', union_by_name=true), "
+            f"range({copies}) as r(k)) to '{folder(paths.lake)}/part-0.parquet' (format parquet)"
         )
     print(f"replicated {source.lake} x{copies} in {time.perf_counter() - t0:.0f} s")
 

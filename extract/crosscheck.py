@@ -5,38 +5,44 @@ pieces and every episode / equipment reference are checked here, after all piece
 before the file's ledger row commits them. DuckDB runs with a memory limit and spills to disk, so
 this stays within bounded memory whatever the file size (holding every key in Python would not).
 
-The findings have exactly the form the reader gives a file read whole (same record key, same
-detail text), so the lake does not depend on whether a file was cut.
+The findings have exactly the form the reader gives a file read whole (same record key, and the
+same detail text: built from the templates in `extract.model.faults`), so the lake does not
+depend on whether a file was cut.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyarrow as pa
 
 from extract import lake as lk
 from extract.model import faults
-from extract.model.messages import VERSIONS
-from extract.reader import plan
+from extract.model.faults import Finding
+from extract.model.plan import any_plan
 
 MEMORY_LIMIT = "96MB"
-# Tables and their columns are the same in every version (one message model): any version's plan.
-_PLAN_VERSION = VERSIONS[0]
 
 
 def _key_sql(module: str, table: str) -> str:
     """SQL for the record key the reader writes: carried keys and the element's first attribute."""
-    info = plan(module, _PLAN_VERSION).tables[table]
-    names = info.row_names[1 : len(info.row_names) - len(info.names) + 1]
+    names = any_plan(module).tables[table].key_names()
     return " || ';' || ".join(f"'{n}=' || coalesce(CAST(\"{n}\" AS VARCHAR), 'None')" for n in names)
 
 
+def detail_sql(template: str) -> str:
+    """A detail template of `extract.model.faults` as a SQL expression over the columns it names."""
+    pieces = re.split(r"\{(\w+)\}", template)  # text, column, text, column, ..., text
+    terms = [f"""'{p.replace("'", "''")}'""" if i % 2 == 0 else p for i, p in enumerate(pieces) if p or i % 2]
+    return " || ".join(terms)
+
+
 def _has(module: str, table: str) -> bool:
-    return table in plan(module, _PLAN_VERSION).tables
+    return table in any_plan(module).tables
 
 
-def cross_piece_findings(lake: Path, module: str, batch_id: str) -> pa.Table:
+def cross_piece_findings(lake: Path, module: str, batch_id: str, file_id: str) -> pa.RecordBatch:
     """Findings (FINDINGS_SCHEMA) across the pieces `<batch_id>.<n>` of one file."""
 
     def parts(table: str) -> str:
@@ -47,12 +53,8 @@ def cross_piece_findings(lake: Path, module: str, batch_id: str) -> pa.Table:
 
     selects: list[str] = []
     duplicates = (
-        (
-            "episode",
-            "institusjonID, episodeID",
-            "'episodeID=' || episodeID || ' occurs twice in the institution'",
-        ),
-        ("equipment", "utstyrID", "'utstyrID=' || utstyrID || ' occurs twice'"),
+        ("episode", "institusjonID, episodeID", faults.DUPLICATE_EPISODE),
+        ("equipment", "utstyrID", faults.DUPLICATE_EQUIPMENT),
     )
     for table, key, text in duplicates:
         if not _has(module, table):
@@ -65,8 +67,8 @@ def cross_piece_findings(lake: Path, module: str, batch_id: str) -> pa.Table:
         # A part file is one piece, so its name partitions by piece.
         selects.append(
             f"""
-            SELECT file_id, '{table}' AS "table", record_no, {_key_sql(module, table)} AS record_key,
-                '{faults.DUPLICATE_KEY}', {text} AS detail
+            SELECT '{table}' AS "table", record_no, {_key_sql(module, table)} AS record_key,
+                '{faults.DUPLICATE_KEY}', {detail_sql(text)} AS detail
             FROM {parts(table)} AS t
             JOIN (
                 WITH shared AS (SELECT {key} FROM {parts(table)} GROUP BY ALL HAVING count(*) > 1),
@@ -83,43 +85,30 @@ def cross_piece_findings(lake: Path, module: str, batch_id: str) -> pa.Table:
             continue
         selects.append(
             f"""
-            SELECT file_id, '{table}', record_no, {_key_sql(module, table)},
-                '{faults.DANGLING_REFERENCE}', 'refUtstyr=' || refUtstyr || ' is no Utstyr in the file'
+            SELECT '{table}', record_no, {_key_sql(module, table)},
+                '{faults.DANGLING_REFERENCE}', {detail_sql(faults.DANGLING_EQUIPMENT)}
             FROM {parts(table)} AS r
             WHERE NOT EXISTS (SELECT 1 FROM {parts("equipment")} AS u WHERE u.utstyrID = r.refUtstyr)"""
         )
     if _has(module, "rt_attendance") and _has(module, "episode"):
         selects.append(
             f"""
-            SELECT file_id, 'rt_attendance', record_no, {_key_sql(module, "rt_attendance")},
-                '{faults.DANGLING_REFERENCE}', 'episodeID=' || episodeID || ' is no Episode in the file'
+            SELECT 'rt_attendance', record_no, {_key_sql(module, "rt_attendance")},
+                '{faults.DANGLING_REFERENCE}', {detail_sql(faults.DANGLING_EPISODE)}
             FROM {parts("rt_attendance")} AS r
             WHERE NOT EXISTS (
                 SELECT 1 FROM {parts("episode")} AS e
                 WHERE e.institusjonID = r.institusjonID AND e.episodeID = r.episodeID
             )"""
         )
-    if not selects:
-        return lk.FINDINGS_SCHEMA.empty_table()
-    import duckdb  # here, not at the top: worker processes import this module and never need it
+    rows: list[Finding] = []
+    if selects:
+        import duckdb  # here, not at the top: worker processes import this module and never need it
 
-    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": 1})
-    try:
-        con.execute(f"SET temp_directory = '{lake / '.tmp_duckdb'}'")
-        sql = " UNION ALL ".join(selects)
-        rows = con.execute(sql).fetchall()
-    finally:
-        con.close()
-    cols = list(zip(*rows, strict=True)) if rows else [[]] * 6
-    return pa.table(
-        {
-            "file_id": pa.array(cols[0], pa.string()),
-            "module": pa.array([module] * len(rows), pa.string()),
-            "table": pa.array(cols[1], pa.string()),
-            "record_no": pa.array(cols[2], pa.int64()),
-            "record_key": pa.array(cols[3], pa.string()),
-            "finding_class": pa.array(cols[4], pa.string()),
-            "detail": pa.array(cols[5], pa.string()),
-        },
-        schema=lk.FINDINGS_SCHEMA,
-    )
+        con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": 1})
+        try:
+            con.execute(f"SET temp_directory = '{lk.duckdb_temp_dir(lake)}'")
+            rows = con.execute(" UNION ALL ".join(selects)).fetchall()
+        finally:
+            con.close()
+    return lk.findings_batch(file_id, module, rows)

@@ -1,4 +1,7 @@
-"""The Parquet lake: append-only parts per table, the ledger, the findings.
+"""The Parquet lake: the one place that knows its layout. Append-only parts per table, the
+ledger (`LedgerRow`, `commit`), the findings, and what the rest of the project asks of it: files
+already seen (`SeenFiles`), rows per table from the Parquet footers (`table_rows`), the message
+tables' parts and the latest period they cover (`latest_period`), when the ledger last changed.
 
 Layout (`<lake>` = `<data dir>/lake`):
 
@@ -29,16 +32,20 @@ Ledger columns: `file_id` (SHA-256 hex), `size`, `path` (relative to the inbox, 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime as dt
 import fcntl
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from extract.model.messages import MODULES, lake_tables
-from extract.reader import arrow_schema
+from extract.model.faults import Finding
+from extract.model.messages import MODULES, ROOT, lake_tables
+from extract.model.plan import arrow_schema
 
 LEDGER_DIR = "_ledger"
 FINDINGS_DIR = "_findings"
@@ -90,15 +97,122 @@ FINDINGS_SCHEMA = pa.schema(
 )
 
 
+@dataclass
+class LedgerRow:
+    """One row of the ledger (LEDGER_SCHEMA, same names and order; see the module docstring)."""
+
+    file_id: str
+    size: int
+    path: str
+    mtime_ns: int
+    module: str | None = None
+    version: str | None = None
+    envelope: str | None = None
+    encoding: str | None = None
+    message_type: str | None = None
+    institutions: str | None = None
+    period_from: str | None = None
+    period_to: str | None = None
+    extraction_date: str | None = None
+    lopenr: str | None = None
+    status: str | None = None
+    reason_class: str | None = None
+    reason: str | None = None
+    rows: str | None = None
+    findings: int | None = None
+    seconds: float | None = None
+    ingested_at: dt.datetime | None = None
+    batch_id: str | None = None
+
+
+# What a file's header gave its row: the same for every copy of the same bytes.
+HEADER_FIELDS = (
+    "module",
+    "version",
+    "envelope",
+    "encoding",
+    "message_type",
+    "institutions",
+    "period_from",
+    "period_to",
+    "extraction_date",
+    "lopenr",
+)
+
+
+# --- layout ------------------------------------------------------------------------------------
+
+
 def table_dir(lake: Path, module: str, table: str) -> Path:
     return lake / module / table
 
 
-def _all_part_dirs(lake: Path) -> Iterator[Path]:
+def table_dirs(lake: Path) -> Iterator[Path]:
+    """Every table folder of the lake, module by module."""
     for module in MODULES:
         for table in lake_tables(module):
             yield table_dir(lake, module, table)
-    yield lake / FINDINGS_DIR
+
+
+def ledger_dir(lake: Path) -> Path:
+    return lake / LEDGER_DIR
+
+
+def findings_dir(lake: Path) -> Path:
+    return lake / FINDINGS_DIR
+
+
+def duckdb_temp_dir(lake: Path) -> Path:
+    """Spill space of the checks across pieces."""
+    return lake / ".tmp_duckdb"
+
+
+def _all_part_dirs(lake: Path) -> Iterator[Path]:
+    yield from table_dirs(lake)
+    yield findings_dir(lake)
+
+
+def _parts(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.parquet")) if folder.exists() else []
+
+
+def _footer_rows(folder: Path) -> int:
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in _parts(folder))
+
+
+def table_rows(lake: Path, module: str, table: str) -> int:
+    """Rows in a lake table, from the Parquet footers only."""
+    return _footer_rows(table_dir(lake, module, table))
+
+
+def findings_rows(lake: Path) -> int:
+    return _footer_rows(findings_dir(lake))
+
+
+def message_parts(lake: Path) -> list[Path]:
+    """The parts of every module's message table (one row per loaded file: its header)."""
+    return [p for module in MODULES for p in _parts(table_dir(lake, module, ROOT))]
+
+
+def latest_period(lake: Path) -> tuple[int, int] | None:
+    """(year, month) of the last day any loaded file covers, from the lake's message tables."""
+    parts = message_parts(lake)
+    if not parts:
+        return None
+    import duckdb  # here: worker processes import this module, and fork only without DuckDB loaded
+
+    files = ", ".join(f"'{p}'" for p in parts)
+    with duckdb.connect() as con:
+        row = con.execute(
+            f"select max(try_cast(period_to as date)) from read_parquet([{files}], union_by_name=true)"
+        ).fetchone()
+    last = row[0] if row else None
+    return (last.year, last.month) if last else None
+
+
+def ledger_updated_at(lake: Path) -> float:
+    """When the ledger last changed (newest part's mtime; 0.0 when it has none)."""
+    return max((p.stat().st_mtime for p in _parts(ledger_dir(lake))), default=0.0)
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
@@ -115,8 +229,7 @@ def init_lake(lake: Path) -> None:
             folder.mkdir(parents=True, exist_ok=True)
             if not (folder / SCHEMA_PART).exists():
                 _write_atomic(arrow_schema(module, table).empty_table(), folder / SCHEMA_PART)
-    for name, schema in ((LEDGER_DIR, LEDGER_SCHEMA), (FINDINGS_DIR, FINDINGS_SCHEMA)):
-        folder = lake / name
+    for folder, schema in ((ledger_dir(lake), LEDGER_SCHEMA), (findings_dir(lake), FINDINGS_SCHEMA)):
         folder.mkdir(parents=True, exist_ok=True)
         if not (folder / SCHEMA_PART).exists():
             _write_atomic(schema.empty_table(), folder / SCHEMA_PART)
@@ -124,7 +237,7 @@ def init_lake(lake: Path) -> None:
 
 @contextlib.contextmanager
 def lake_lock(lake: Path) -> Iterator[None]:
-    """One ingest at a time per lake (callers per module run one after the other)."""
+    """One ingest at a time per lake (concurrent callers run one after the other)."""
     lake.mkdir(parents=True, exist_ok=True)
     with open(lake / ".lock", "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -135,10 +248,28 @@ def lake_lock(lake: Path) -> Iterator[None]:
 
 
 def read_ledger(lake: Path) -> pa.Table:
-    folder = lake / LEDGER_DIR
-    parts = sorted(folder.glob("*.parquet")) if folder.exists() else []
-    tables = [_read_ledger_part(p) for p in parts]
+    tables = [_read_ledger_part(p) for p in _parts(ledger_dir(lake))]
     return pa.concat_tables(tables) if tables else LEDGER_SCHEMA.empty_table()
+
+
+def read_findings(lake: Path) -> pa.Table:
+    tables = [pq.ParquetFile(p).read() for p in _parts(findings_dir(lake))]
+    return pa.concat_tables(tables) if tables else FINDINGS_SCHEMA.empty_table()
+
+
+class SeenFiles:
+    """What the ledger knows of files already seen, for telling new files from them."""
+
+    def __init__(self, ledger: pa.Table):
+        cols = ledger.select(["file_id", "path", "size", "mtime_ns"]).to_pydict()
+        rows = list(zip(cols["file_id"], cols["path"], cols["size"], cols["mtime_ns"], strict=True))
+        self.fast = {(p, s, m) for _, p, s, m in rows}  # path, size and mtime unchanged: not hashed
+        self.pairs = {(f, p) for f, p, _, _ in rows}
+        self.ids = {f for f, _, _, _ in rows}
+
+
+def seen_files(lake: Path) -> SeenFiles:
+    return SeenFiles(read_ledger(lake))
 
 
 def _read_ledger_part(path: Path) -> pa.Table:
@@ -148,15 +279,36 @@ def _read_ledger_part(path: Path) -> pa.Table:
     return table if table.schema.equals(LEDGER_SCHEMA) else pq.read_table(path, schema=LEDGER_SCHEMA)
 
 
-def write_ledger(lake: Path, batch_id: str, rows: list[dict]) -> None:
-    """The commit record of a batch: written last, atomically."""
-    rows = [{**r, "batch_id": batch_id} for r in rows]
-    _write_atomic(pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA), lake / LEDGER_DIR / f"{batch_id}.parquet")
+def commit(lake: Path, batch_id: str, rows: list[LedgerRow]) -> list[LedgerRow]:
+    """The commit record of a batch, stamped with the batch and the time: written last, atomically."""
+    now = dt.datetime.now(dt.UTC)
+    rows = [dataclasses.replace(r, ingested_at=now, batch_id=batch_id) for r in rows]
+    table = pa.Table.from_pylist([dataclasses.asdict(r) for r in rows], schema=LEDGER_SCHEMA)
+    _write_atomic(table, ledger_dir(lake) / f"{batch_id}.parquet")
+    return rows
 
 
-def write_findings_part(lake: Path, name: str, table: pa.Table) -> None:
-    if table.num_rows:
-        _write_atomic(table, lake / FINDINGS_DIR / f"{name}.parquet")
+def findings_batch(file_id: str, module: str, findings: list[Finding]) -> pa.RecordBatch:
+    """Findings of one file as a FINDINGS_SCHEMA batch."""
+    table, record_no, key, cls, detail = zip(*findings, strict=True) if findings else ((),) * 5
+    n = len(findings)
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.repeat(pa.scalar(file_id, pa.string()), n),
+            pa.repeat(pa.scalar(module, pa.string()), n),
+            pa.array(table, pa.string()),
+            pa.array(record_no, pa.int64()),
+            pa.array(key, pa.string()),
+            pa.array(cls, pa.string()),
+            pa.array(detail, pa.string()),
+        ],
+        schema=FINDINGS_SCHEMA,
+    )
+
+
+def write_findings_part(lake: Path, name: str, batch: pa.RecordBatch) -> None:
+    if batch.num_rows:
+        _write_atomic(pa.Table.from_batches([batch]), findings_dir(lake) / f"{name}.parquet")
 
 
 def _batch_of(part: Path) -> str:
@@ -167,7 +319,7 @@ def remove_orphans(lake: Path) -> int:
     """Delete parts and temporary files that no ledger part commits. Returns how many."""
     committed = set(read_ledger(lake).column("batch_id").to_pylist())
     removed = 0
-    for folder in [*_all_part_dirs(lake), lake / LEDGER_DIR]:
+    for folder in [*_all_part_dirs(lake), ledger_dir(lake)]:
         if not folder.exists():
             continue
         for p in folder.iterdir():
@@ -201,7 +353,7 @@ class PartWriter:
         self._add(table_dir(self.lake, module, table), batch)
 
     def write_findings(self, batch: pa.RecordBatch) -> None:
-        self._add(self.lake / FINDINGS_DIR, batch)
+        self._add(findings_dir(self.lake), batch)
 
     def _add(self, folder: Path, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:

@@ -1,4 +1,5 @@
-"""Plain functions behind the asset checks (no Dagster here, so tests can call them directly)."""
+"""Plain functions behind the asset checks and the schedules (no Dagster here, so tests can call
+them directly). What they know of the lake's layout comes from `extract.lake`."""
 
 from __future__ import annotations
 
@@ -6,24 +7,15 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import duckdb
-import pyarrow.parquet as pq
-
+from extract import lake as lk
+from extract.model.faults import DUPLICATE, LOADED, REJECTED
 from extract.model.messages import MODULES, lake_tables
 from orchestration.settings import Paths
 
 
 def latest_period(lake: Path) -> tuple[int, int] | None:
     """(year, month) of the last day any loaded file covers, from the lake's message tables."""
-    parts = sorted(lake.glob("*/message/*.parquet"))
-    if not parts:
-        return None
-    files = ", ".join(f"'{p}'" for p in parts)
-    with duckdb.connect() as con:
-        (last,) = con.execute(
-            f"select max(try_cast(period_to as date)) from read_parquet([{files}], union_by_name=true)"
-        ).fetchall()[0]
-    return (last.year, last.month) if last else None
+    return lk.latest_period(lake)
 
 
 def stale_reasons(paths: Paths) -> list[str]:
@@ -36,27 +28,22 @@ def stale_reasons(paths: Paths) -> list[str]:
     reasons = []
     if paths.build_warehouse.exists() and paths.build_warehouse.stat().st_mtime > served_at:
         reasons.append(f"{paths.build_warehouse} is newer")
-    ledger = paths.lake / "_ledger"
-    if max((p.stat().st_mtime for p in ledger.glob("*.parquet")), default=0.0) > served_at:
-        reasons.append(f"{ledger} has files loaded after the publication")
+    if lk.ledger_updated_at(paths.lake) > served_at:
+        reasons.append(f"{lk.ledger_dir(paths.lake)} has files loaded after the publication")
     return reasons
 
 
 def ledger_statuses(lake: Path) -> dict[str, int]:
     """Files in the ledger by status."""
-    from extract.lake import read_ledger
-
-    return dict(Counter(read_ledger(lake).column("status").to_pylist()))
+    return dict(Counter(lk.read_ledger(lake).column("status").to_pylist()))
 
 
 def reconcile_ledger(inbox: Path, lake: Path) -> tuple[bool, dict]:
     """The ledger accounts for everything: every inbox file is recorded with one of the three
     statuses, and every lake table holds exactly the rows the ledger says its loaded files gave."""
-    from extract.ingest import pending_files
-    from extract.lake import read_ledger, table_dir
-    from extract.model.faults import DUPLICATE, LOADED, REJECTED
+    from extract.inbox import pending_files
 
-    ledger = read_ledger(lake).select(["module", "status", "rows"]).to_pylist()
+    ledger = lk.read_ledger(lake).select(["module", "status", "rows"]).to_pylist()
     statuses = Counter(r["status"] for r in ledger)
     unknown_status = sum(n for s, n in statuses.items() if s not in (LOADED, REJECTED, DUPLICATE))
     pending = pending_files(inbox, lake)
@@ -68,9 +55,7 @@ def reconcile_ledger(inbox: Path, lake: Path) -> tuple[bool, dict]:
     mismatched = {}
     for module in MODULES:
         for table in lake_tables(module):
-            actual = sum(
-                pq.ParquetFile(p).metadata.num_rows for p in table_dir(lake, module, table).glob("*.parquet")
-            )
+            actual = lk.table_rows(lake, module, table)
             if actual != expected[(module, table)]:
                 mismatched[f"{module}/{table}"] = {"lake": actual, "ledger": expected[(module, table)]}
     passed = not pending and not unknown_status and not mismatched

@@ -14,7 +14,7 @@ from itertools import accumulate
 
 from extract.checks import canonical_units
 from synth import parameters as P
-from synth.world import CatchmentSampler, Equipment, Institution, World, facility_typical
+from synth.world import CatchmentSampler, Equipment, Institution, Person, World, facility_typical
 
 GROUP_MODALITIES = {
     "xray": ("DX", "CR", "MG"),
@@ -91,7 +91,7 @@ class ActivityGenerator:
         self.next_id[module] += 1
         return str(self.next_id[module])
 
-    def patient(self) -> object:
+    def patient(self) -> Person:
         sampler = self.national if self.rng.random() < 0.05 else self.local  # 5 % from elsewhere [A]
         return sampler.draw(self.rng)
 
@@ -152,7 +152,8 @@ class ActivityGenerator:
             day = days.draw(rng)
             start = at(day, rng.randint(450, 1200))
             size = min(visit_sizes.draw(rng), n_exams - made)
-            procs, used = [], set()
+            procs: list = []
+            used: set[str] = set()
             for _ in range(size * 3):
                 if len(procs) == size:
                     break

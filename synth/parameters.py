@@ -308,7 +308,7 @@ CT = (  # (DLP mGy·cm, CTDIvol mGy)
     ("SNG0AD", 0.3, "CT", None, 0, {"DLP": (180.0, 0.35), "CTDIVOL": (8.0, 0.35)}),
     ("SAA0DE", 0.2, "CT", None, 0, {"DLP": (1550.0, 0.25), "CTDIVOL": (58.0, 0.25)}),
 )
-MR = (
+MR: tuple[tuple, ...] = (
     ("SAA0AG", 3.0, "MR", None, 0, {}),
     ("SNA0GG", 2.2, "MR", None, 0, {}),
     ("SNG0AG", 2.0, "MR", None, 0, {}),
@@ -320,7 +320,7 @@ MR = (
     ("SAA0GQ", 0.4, "MR", None, 0, {}),
     ("SNF0AG", 0.6, "MR", None, 0, {}),
 )
-US = (
+US: tuple[tuple, ...] = (
     ("SJX0AK", 3.0, "US", None, 0, {}),
     ("SJX0CK", 2.0, "US", None, 0, {}),
     ("SHA0AK", 1.5, "US", "2", 18, {}),

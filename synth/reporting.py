@@ -20,7 +20,7 @@ from synth import parameters as P
 from synth.activity import period_bounds
 from synth.faults import UNKNOWN_MODULE_NAME, UNKNOWN_VERSION_NAME, corrupt_file
 from synth.fnr import corrupt
-from synth.world import Institution, World, pasient_nr
+from synth.world import Institution, Person, World, pasient_nr
 from synth.xmlwrite import MessageWriter
 
 MODULE_TYPES = {
@@ -50,7 +50,7 @@ class Reporter:
         self.year = world.year
         self.files: list[dict] = []
         self.lopenr = 0
-        self.persons_by_period: dict[int, dict[str, object]] = {}
+        self.persons_by_period: dict[int, dict[str, Person]] = {}
 
     # --- header ---------------------------------------------------------------------------------
     def _version(self, period: int, kind: str) -> str:
@@ -193,7 +193,7 @@ class Reporter:
                     inst.ord_equipment,
                 )
             )
-        if module == "str":
+        if module == "str" and inst.rt_orgnr:
             out.append(
                 (
                     {"enhetID": "STR1", "orgNr": inst.rt_orgnr, "enhetLokal": "Avdeling for stråleterapi"},

@@ -10,13 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extract.model import faults as F
+from extract.model.messages import EPISODE_MODULES
 from synth import parameters as P
 from synth.activity import CANONICAL_UNIT as CANONICAL
 from synth.activity import ActivityGenerator, fmt_decimal, period_bounds, period_of
 from synth.reporting import Reporter, canonical
 from synth.world import World
 
-EPISODE_MODULES = ("raa", "ord", "str")
 MODULE_ORDER = {"str": 0, "raa": 1, "ord": 2, "rad": 3, "ide": 4}
 
 
@@ -144,6 +144,7 @@ class InstitutionTask:
             )
         final[module].extend(state)
         if module == "str":
+            assert series_state is not None  # str always carries its series
             for ep in state:
                 final_series[ep["serie"]] = series_state[ep["serie"]]
         return events
@@ -220,11 +221,11 @@ class InstitutionTask:
         n = len(content)
         drop = set(rng.sample(range(n), max(1 if n >= 5 else 0, round(n * P.RESEND_DROP_SHARE))))
         change = set(rng.sample(range(n), max(1, round(n * P.RESEND_CHANGE_SHARE)))) - drop
-        series = dict(self.series) if module == "str" else None
+        series: dict | None = dict(self.series) if module == "str" else None
         out = []
-        if module == "str":
+        if series is not None:
             # Series-level corrections only for series wholly inside this period.
-            in_period = {}
+            in_period: dict[str, set[int]] = {}
             for ep in self.str_eps:
                 in_period.setdefault(ep["serie"], set()).add(period_of(self.year, ep["start"].date()))
             candidates = sorted(s for s, ps in in_period.items() if ps == {period})
@@ -244,7 +245,7 @@ class InstitutionTask:
         for i, x in enumerate(content):
             if i in drop:
                 continue
-            if module == "str":
+            if series is not None:
                 s = series[x["serie"]]
                 if s["diag"] != x["diag"]:
                     x = dict(x, diag=s["diag"])
@@ -377,7 +378,7 @@ class InstitutionTask:
         _write(parts / f"doses-{org}.parquet", DOSE_SCHEMA, doses)
         _write(parts / f"rt_series-{org}.parquet", RT_SCHEMA, rt)
         _write(parts / f"facility_typical_values-{org}.parquet", TYPICAL_SCHEMA, typical)
-        persons = set()
+        persons: set[str] = set()
         for m in ("raa", "ord", "str", "rad"):
             persons.update(x["person"].person_id for x in final[m])
         current = {
@@ -465,7 +466,7 @@ TYPICAL_SCHEMA = pa.schema(
 
 
 def _write(path: Path, schema: pa.Schema, rows: list[tuple]) -> None:
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+    cols: list = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
     table = pa.table(
         [pa.array(list(c), type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema
     )

@@ -1,7 +1,10 @@
 """The vocabulary of bad input (docs/messages.md section 9), shared by generator, extractor and tests.
 
-A *rejection* refuses the whole file (NPR rejects files that fail schema validation). A *finding*
-is a record-level problem in a file that is loaded anyway; the record is kept and flagged.
+A *rejection* refuses the whole file (NPR rejects files that fail schema validation): `Rejected`.
+A *finding* is a record-level problem in a file that is loaded anyway; the record is kept and
+flagged: a `Finding` row. The detail texts of the checks that span records are format strings
+here, filled in by the reader (`str.format`) and turned into SQL by `extract.crosscheck`, so a
+file read whole and a file read in pieces give the same text.
 """
 
 from __future__ import annotations
@@ -44,3 +47,25 @@ FINDING_CLASSES: tuple[str, ...] = (
 
 # Ledger statuses: every file that arrives ends in exactly one.
 LOADED, REJECTED, DUPLICATE = "loaded", "rejected", "duplicate"
+
+
+class Rejected(Exception):
+    """The whole file is refused; `reason_class` is one of `REJECTION_CLASSES`."""
+
+    def __init__(self, reason_class: str, reason: str):
+        super().__init__(reason_class, reason)  # both in args, so it pickles across processes
+        self.reason_class = reason_class
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.reason_class}: {self.reason}"
+
+
+# (table, record_no, record key, finding class, detail)
+Finding = tuple[str, int, str, str, str]
+
+# Detail texts of the checks across records; the field names are the lake columns they come from.
+DUPLICATE_EPISODE = "episodeID={episodeID} occurs twice in the institution"
+DUPLICATE_EQUIPMENT = "utstyrID={utstyrID} occurs twice"
+DANGLING_EPISODE = "episodeID={episodeID} is no Episode in the file"
+DANGLING_EQUIPMENT = "refUtstyr={refUtstyr} is no Utstyr in the file"

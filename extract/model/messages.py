@@ -1,9 +1,9 @@
 """The one declarative model of the NPR radiation-use messages.
 
 Everything that knows the message structure derives from this file: the XSD per module and
-version (`extract.model.xsd`), the synthetic generator (`synth`), the extractor's
-flattening (`extract.reader`) and the lake's table layout (`lake_tables`, `table_columns`), which
-in turn is what the dbt sources describe.
+version (`extract.model.xsd`), the synthetic generator (`synth`), the extractor's plan and
+flattening (`extract.model.plan`, `extract.flatten`) and the lake's table layout (`lake_tables`,
+`table_columns`), which in turn is what the dbt sources describe.
 
 Marks from the spec (`docs/messages.md`): [C] confirmed, [A] our assumption. Every [A]
 choice lives here, so swapping in an official module schema later is a change of this mapping.

@@ -7,17 +7,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from extract.model.messages import MODULES
 from orchestration.checks import stale_reasons
-from orchestration.defs.extract.assets import FINDINGS, LEDGER
+from orchestration.defs.extract.assets import extract_lake
 from orchestration.defs.serve.assets import SERVED_WAREHOUSE
 from orchestration.resources import DataDir
 
 TIMEZONE = "Europe/Oslo"
 
-lake_selection = dg.AssetSelection.key_prefixes(*[[f"npr_{m}"] for m in MODULES]) | dg.AssetSelection.assets(
-    LEDGER, FINDINGS
-)
+lake_selection = dg.AssetSelection.assets(extract_lake)  # every lake table, the ledger and the findings
 
 ingest_job = dg.define_asset_job(
     "ingest_job", selection=lake_selection, description="New inbox files into the lake (and the ledger)."
@@ -33,7 +30,7 @@ rhf_delivery_job = dg.define_asset_job("rhf_delivery_job", selection=dg.AssetSel
 
 def inbox_pending(data: DataDir) -> dict[Path, str]:
     """The inbox files not in the ledger yet, with their SHA-256."""
-    from extract.ingest import pending_files
+    from extract.inbox import pending_files
 
     return pending_files(data.inbox_dir(), data.paths().lake)
 

@@ -19,9 +19,12 @@ import pyarrow.parquet as pq
 import pytest
 from lxml import etree
 
+from extract import inbox as ib
 from extract import ingest as ig
 from extract import lake as lk
+from extract import split as sp
 from extract.model.messages import MODULES, lake_tables, table_columns
+from extract.sniff import SNIFF_BYTES
 from tests.extract.conftest import TEST_KEY, findings, lake_state, ledger, ledger_by_path, rows_of, table
 from tests.extract.xmlbuild import build, fid_for
 
@@ -69,7 +72,7 @@ def test_idempotent(inbox, lake):
     assert (again.files_seen, again.loaded, again.skipped) == (0, 0, 2 * len(MODULES))
     assert sorted(p.relative_to(lake) for p in lake.rglob("*.parquet")) == files_before
     assert lake_state(lake) == state_before
-    assert ig.pending_files(inbox, lake) == {}
+    assert ib.pending_files(inbox, lake) == {}
 
 
 def test_small_files_share_parts(inbox, lake):
@@ -113,10 +116,10 @@ def test_module_filter_keeps_the_ledger_consistent(inbox, lake):
     s = ig.ingest(inbox, lake, workers=1, modules={"str"})
     assert (s.loaded, s.rejected) == (1, 1)  # the junk is recorded by whoever comes first
     assert {r["module"] for r in ledger(lake) if r["status"] == "loaded"} == {"str"}
-    pending = ig.pending_files(inbox, lake)
+    pending = ib.pending_files(inbox, lake)
     assert sorted(p.name for p in pending) == sorted(f"{m}_0.xml" for m in MODULES if m != "str")
     assert all(sha == hashlib.sha256(p.read_bytes()).hexdigest() for p, sha in pending.items())
-    assert [p.name for p in ig.pending_files(inbox, lake, modules={"raa"})] == ["raa_0.xml"]
+    assert [p.name for p in ib.pending_files(inbox, lake, modules={"raa"})] == ["raa_0.xml"]
     s = ig.ingest(inbox, lake, workers=1, modules={"raa", "rad"})
     assert (s.loaded, s.rejected) == (2, 0)
     s = ig.ingest(inbox, lake, workers=1)
@@ -174,7 +177,7 @@ def test_pieces_equal_whole_whether_the_hash_or_the_counts_finish_first(tmp_path
     monkeypatch.setattr(ig, "PIECE_BYTES", 6_000)
     monkeypatch.setattr(ig, "INLINE_BELOW", 0)
     hashed, counted, ahead = threading.Event(), threading.Event(), []
-    file_hash, count_cuts = ig._file_hash, ig._count_cuts
+    file_hash, count_cuts = ib.file_hash, sp.count_cuts
 
     def slow_or_fast_hash(path):
         if first == "counts":
@@ -191,8 +194,8 @@ def test_pieces_equal_whole_whether_the_hash_or_the_counts_finish_first(tmp_path
             yield item
         counted.set()
 
-    monkeypatch.setattr(ig, "_file_hash", slow_or_fast_hash)
-    monkeypatch.setattr(ig, "_count_cuts", counts)
+    monkeypatch.setattr(ib, "file_hash", slow_or_fast_hash)
+    monkeypatch.setattr(sp, "count_cuts", counts)
     pieces = tmp_path / "pieces"
     ig.ingest(inbox, pieces, workers=2)
     assert len(ahead) > 3
@@ -239,9 +242,9 @@ def test_record_bases_counted_at_the_cuts_match_the_parser(tmp_path):
     path = tmp_path / "big.xml"
     data = _two_institution_file()
     path.write_bytes(data)
-    segments = ig.split_file(str(path), len(data), data[: ig.SNIFF_BYTES], 4)
+    segments = sp.split_file(str(path), len(data), data[:SNIFF_BYTES], 4)
     assert segments is not None and len(segments) == 4
-    counted = list(ig._count_cuts(str(path), [s.start for s in segments], b"<Institusjon"))
+    counted = list(sp.count_cuts(str(path), [s.start for s in segments], b"<Institusjon"))
     bases, institutions = [b for b, _ in counted], [i for _, i in counted]
     assert bases == [_parser_starts_before(data, s.start) for s in segments]
     assert bases[0] == 0 and bases == sorted(set(bases))
@@ -249,7 +252,7 @@ def test_record_bases_counted_at_the_cuts_match_the_parser(tmp_path):
     assert institutions == [data.rfind(b"<Institusjon ", 0, s.start) for s in segments]
     assert institutions[0] == -1 and institutions[-1] > institutions[1]  # the file has two
     with pytest.raises(ValueError):  # an empty tag would match everywhere
-        next(ig._count_cuts(str(path), [0], b""))
+        next(sp.count_cuts(str(path), [0], b""))
 
 
 def test_no_fodselsnummer_anywhere(inbox, lake):
@@ -290,17 +293,17 @@ def test_worker_start_method_follows_the_callers_threads(tmp_path, threaded, met
     (inbox / "big.xml").write_bytes(_two_institution_file("str"))
     _fill(inbox, n=2)
     code = (
-        "import sys, threading; from pathlib import Path; from extract import ingest as ig\n"
+        "import sys, threading; from pathlib import Path; from extract import ingest as ig, workers\n"
         "if __name__ == '__main__':\n"
         "    ig.SPLIT_ABOVE = 1000; ig.PIECE_BYTES = 6_000; ig.INLINE_BELOW = 0\n"
         f"    if {threaded}:\n"
         "        threading.Thread(target=threading.Event().wait, daemon=True).start()\n"
         "    methods = []\n"
-        "    init = ig._Pool.__init__\n"
+        "    init = workers.Pool.__init__\n"
         "    def spy(self, workers):\n"
         "        init(self, workers)\n"
         "        methods.append(self.method)\n"
-        "    ig._Pool.__init__ = spy\n"
+        "    workers.Pool.__init__ = spy\n"
         "    s = ig.ingest(Path(sys.argv[1]), Path(sys.argv[2]), workers=2)\n"
         "    print(methods[0], s.loaded)\n"
     )
@@ -316,7 +319,7 @@ def test_worker_start_method_follows_the_callers_threads(tmp_path, threaded, met
         text=True,
         timeout=120,
     ).stdout.split()
-    assert out == [method, str(len(ig.inbox_files(inbox)))]
+    assert out == [method, str(len(ib.inbox_files(inbox)))]
     inline = tmp_path / "inline"
     ig.ingest(inbox, inline, workers=1)
     assert lake_state(tmp_path / "lake") == lake_state(inline)
@@ -349,14 +352,14 @@ def test_kill_and_rerun_equals_one_clean_run(tmp_path, split):
         [sys.executable, str(script), str(inbox), str(killed)], env=env, cwd=PROJECT, start_new_session=True
     )
     deadline = time.monotonic() + 60
-    ledger_dir = killed / "_ledger"
+    ledger_dir = lk.ledger_dir(killed)
     while time.monotonic() < deadline and proc.poll() is None:
         if ledger_dir.exists() and any(p.name != lk.SCHEMA_PART for p in ledger_dir.glob("*.parquet")):
             break
         time.sleep(0.005)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    n_files = sum(1 for _ in ig.inbox_files(inbox))
+    n_files = sum(1 for _ in ib.inbox_files(inbox))
     assert len(ledger(killed)) < n_files, "the run finished before the kill; make the inbox bigger"
     subprocess.run([sys.executable, str(script), str(inbox), str(killed)], env=env, cwd=PROJECT, check=True)
     clean = tmp_path / "clean"

@@ -12,7 +12,9 @@ import pyarrow as pa
 import pytest
 from lxml import etree
 
-from extract import reader
+from extract import flatten, reader, sniff
+from extract.model import plan
+from extract.model.faults import Rejected
 from extract.model.messages import (
     ELEMENTS,
     MODULES,
@@ -30,7 +32,7 @@ def read_bytes(tmp_path, data: bytes, validate: bool = True):
     path = tmp_path / "m.xml"
     path.write_bytes(data)
     out: dict[str, list[pa.RecordBatch]] = defaultdict(list)
-    sn = reader.sniff(data[: reader.SNIFF_BYTES])
+    sn = sniff.sniff(data[: sniff.SNIFF_BYTES])
     res = reader.read_segment(
         reader.Segment(str(path), 0, len(data)),
         sn,
@@ -106,7 +108,7 @@ def test_57_spelling_of_kodeverk_lands_in_the_same_column(tmp_path):
 
 def test_58_file_with_57_spelling_is_schema_invalid(tmp_path):
     data = build("str", "58.0.1").replace(b"kodeverk=", b"Kodeverk=")
-    with pytest.raises(reader.Rejected) as e:
+    with pytest.raises(Rejected) as e:
         read_bytes(tmp_path, data)
     assert e.value.reason_class == "schema_invalid"
     line = data[: data.index(b"Kodeverk=")].count(b"\n") + 1
@@ -144,7 +146,7 @@ def test_unknown_element_ignored_without_validation(tmp_path):
     data = build("raa").replace(b"<Kontakt ", b'<Extra a="1"/><Kontakt ')
     res, _ = read_bytes(tmp_path, data, validate=False)
     assert res.rows == expected_counts(build("raa"), "raa", "58.0.1")
-    with pytest.raises(reader.Rejected):
+    with pytest.raises(Rejected):
         read_bytes(tmp_path, data, validate=True)
 
 
@@ -174,12 +176,12 @@ def test_model_tables_match_elements():
 def test_lineage_is_on_every_row_even_past_the_prebuilt_length():
     # A batch longer than the prebuilt constant arrays (cannot happen while a table gets at most one
     # row per element between flushes, but must not lose lineage if that ever changes).
-    info = reader.plan("raa", "58.0.1").tables["episode"]
+    info = plan.plan("raa", "58.0.1").tables["episode"]
     n_ctx = len(info.row_names) - 1 - len(info.names)
     rows = [(i, tuple(f"k{j}" for j in range(n_ctx)), tuple("v" for _ in info.names)) for i in range(5)]
     lineage = [pa.array(["f" * 64]), pa.array(["raa"]), pa.array(["58.0.1"]), pa.array(["B"])]
     lineage += [pa.array([None], pa.date32())] * 3 + [pa.array(["7"])]
-    batch = reader.to_batch(info, rows, lineage)
+    batch = flatten.to_batch(info, rows, lineage)
     assert batch.num_rows == 5
     assert batch.column("file_id").to_pylist() == ["f" * 64] * 5
     assert batch.column("record_no").to_pylist() == [0, 1, 2, 3, 4]

@@ -11,6 +11,7 @@ from deliver.checks import (
     small_cells,
     warehouse_suppression_max,
 )
+from extract.model.messages import MODULES, lake_tables
 from orchestration.checks import latest_period
 from orchestration.publish import publish
 
@@ -97,3 +98,22 @@ def test_small_cell_threshold_is_the_one_the_build_used(tmp_path):
     con.execute("insert into marts.delivery_parameters values ('small_cell_max_patients', '7')")
     con.close()
     assert warehouse_suppression_max(db) == 7
+
+
+def test_one_extract_step_ingests_the_modules_of_its_selection():
+    import dagster as dg
+
+    from orchestration.defs.extract.assets import FINDINGS, LEDGER, extract_lake, modules_to_ingest, table_key
+
+    assert set(extract_lake.keys) == {
+        *(table_key(m, t) for m in MODULES for t in lake_tables(m)),
+        LEDGER,
+        FINDINGS,
+    }
+    assert extract_lake.can_subset and extract_lake.op.pool == "lake"
+    assert modules_to_ingest({table_key("str", "episode"), table_key("raa", "message")}) == {"str", "raa"}
+    assert modules_to_ingest({table_key("str", "episode"), LEDGER}) is None
+    assert modules_to_ingest({FINDINGS}) is None
+    assert extract_lake.group_names_by_key[table_key("rad", "message")] == "npr_rad"
+    assert extract_lake.group_names_by_key[LEDGER] == "lake"
+    assert isinstance(LEDGER, dg.AssetKey)

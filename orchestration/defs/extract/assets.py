@@ -1,112 +1,118 @@
-"""The lake as assets: one multi-asset per message module, keys [npr_<module>, <table>] (exactly the
-dbt source names), and the ledger and findings. The parsing lives in `extract.ingest`; this is wiring."""
+"""The lake as assets: keys [npr_<module>, <table>] (exactly the dbt source names), the ledger and
+the findings, all made by one subsettable step, `extract`, that ingests the inbox once per run (only
+the modules of the selected tables, or every file when the ledger or findings are selected). The
+parsing lives in `extract.ingest`, the lake's layout in `extract.lake`; this is wiring."""
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pyarrow.parquet as pq
 
-from extract.model.messages import MODULES, lake_tables
+from extract import lake as lk
+from extract.model.faults import DUPLICATE, LOADED, REJECTED
+from extract.model.messages import MODULES, ROOT, lake_tables
 from orchestration.resources import DataDir
+
+if TYPE_CHECKING:
+    from extract.ingest import IngestSummary
 
 LAKE_POOL = "lake"  # one ingest at a time, so two runs never race for the same inbox file
 LEDGER = dg.AssetKey(["lake", "ledger"])
 FINDINGS = dg.AssetKey(["lake", "findings"])
+_STATUSES = (LOADED, REJECTED, DUPLICATE)
 
 
 def table_key(module: str, table: str) -> dg.AssetKey:
     return dg.AssetKey([f"npr_{module}", table])
 
 
-def parquet_rows(folder: Path) -> int:
-    """Rows in a lake folder, from the Parquet footers only."""
-    return sum(pq.ParquetFile(p).metadata.num_rows for p in folder.glob("*.parquet"))
+_TABLE_KEYS = {table_key(m, t): (m, t) for m in MODULES for t in lake_tables(m)}
 
 
-def _ingest(data: DataDir, modules: set[str] | None):
-    from extract.ingest import ingest  # imported at run time: loading definitions stays light
-
-    return ingest(data.inbox_dir(), data.paths().lake, modules=modules)
-
-
-def _module_assets(module: str) -> dg.AssetsDefinition:
-    specs = [
+def _specs() -> list[dg.AssetSpec]:
+    tables = [
         dg.AssetSpec(
-            table_key(module, table),
+            key,
             group_name=f"npr_{module}",
             kinds={"parquet"},
             description=f"Lake table {module}/{table} (Parquet parts, one per loaded file batch).",
         )
-        for table in lake_tables(module)
+        for key, (module, table) in _TABLE_KEYS.items()
     ]
-
-    @dg.multi_asset(name=f"extract_{module}", specs=specs, pool=LAKE_POOL)
-    def extract_module(context: dg.AssetExecutionContext, data: DataDir):
-        # Only this module's files: the five modules are five steps, and no file is parsed twice.
-        summary = _ingest(data, {module})
-        context.log.info(f"{module}: {summary_line(summary)}")
-        lake = data.paths().lake
-        for table in lake_tables(module):
-            yield dg.MaterializeResult(
-                asset_key=table_key(module, table),
-                metadata={
-                    "rows_added": summary.rows.get((module, table), 0),
-                    "rows_in_lake": parquet_rows(lake / module / table),
-                    **summary_metadata(summary),
-                },
-            )
-
-    extract_module.__doc__ = f"Ingest new `{module}` files from the inbox into the lake."
-    return extract_module
-
-
-extract_modules = [_module_assets(m) for m in MODULES]
-
-
-@dg.multi_asset(
-    name="extract_ledger",
-    specs=[
+    messages = [table_key(m, ROOT) for m in MODULES]
+    bookkeeping = [
         dg.AssetSpec(
             LEDGER,
             group_name="lake",
             kinds={"parquet"},
-            deps=[table_key(m, "message") for m in MODULES],
+            deps=messages,
             description="One row per file seen: SHA-256, status loaded/rejected/duplicate, reason, rows.",
         ),
         dg.AssetSpec(
             FINDINGS,
             group_name="lake",
             kinds={"parquet"},
-            deps=[table_key(m, "message") for m in MODULES],
+            deps=messages,
             description="Record-level data-quality findings of loaded files (the record is kept).",
         ),
-    ],
-    pool=LAKE_POOL,
-)
-def extract_ledger(context: dg.AssetExecutionContext, data: DataDir):
-    """Record whatever the module steps left (all files, when they were not selected; otherwise
-    usually nothing: files of no known module go to the first module step), then report the ledger."""
-    summary = _ingest(data, None)
-    context.log.info(f"unclaimed files: {summary_line(summary)}")
+    ]
+    return tables + bookkeeping
+
+
+def modules_to_ingest(selected: set[dg.AssetKey]) -> set[str] | None:
+    """The modules whose files this run ingests: those of the selected tables; None (every file,
+    also those of no known module) when the ledger or the findings are selected, since they
+    account for every file."""
+    if LEDGER in selected or FINDINGS in selected:
+        return None
+    return {_TABLE_KEYS[k][0] for k in selected if k in _TABLE_KEYS}
+
+
+@dg.multi_asset(name="extract", specs=_specs(), can_subset=True, pool=LAKE_POOL)
+def extract_lake(context: dg.AssetExecutionContext, data: DataDir) -> Iterator[dg.MaterializeResult]:
+    """Ingest new inbox files into the lake: once, for every selected table, the ledger and the findings."""
+    from extract.ingest import ingest  # imported at run time: loading definitions stays light
+
+    selected = set(context.selected_asset_keys)
+    modules = modules_to_ingest(selected)
     lake = data.paths().lake
-    yield dg.MaterializeResult(asset_key=LEDGER, metadata=ledger_metadata(lake))
-    yield dg.MaterializeResult(
-        asset_key=FINDINGS, metadata={"rows_in_lake": parquet_rows(lake / "_findings")}
+    summary = ingest(data.inbox_dir(), lake, modules=modules)
+    context.log.info(
+        f"{', '.join(sorted(modules)) if modules is not None else 'all modules'}: {summary_line(summary)}"
     )
+    # Files of no known module are reported with the first selected module, as before one step per module.
+    unattributed = True
+    for key, (module, table) in _TABLE_KEYS.items():
+        if key not in selected:
+            continue
+        metadata: dict = {
+            "rows_added": summary.rows.get((module, table), 0),
+            "rows_in_lake": lk.table_rows(lake, module, table),
+        }
+        if table == ROOT:
+            metadata.update(summary_metadata(summary, module, unattributed))
+            unattributed = False
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+    if LEDGER in selected:
+        yield dg.MaterializeResult(asset_key=LEDGER, metadata=ledger_metadata(lake))
+    if FINDINGS in selected:
+        yield dg.MaterializeResult(asset_key=FINDINGS, metadata={"rows_in_lake": lk.findings_rows(lake)})
 
 
-def summary_metadata(summary) -> dict:
-    """Files of this ingest by outcome, findings and seconds (`extract.ingest.IngestSummary`)."""
+def summary_metadata(summary: "IngestSummary", module: str, unattributed: bool) -> dict:
+    """Files of `module` in this ingest by outcome (plus those of no known module when
+    `unattributed`), and the run's findings and seconds."""
+    modules = (module, "") if unattributed else (module,)
+    files = summary.files_by_module
     return {
-        "files_loaded": summary.loaded,
-        "files_rejected": summary.rejected,
-        "files_duplicate": summary.duplicates,
+        **{f"files_{s}": sum(files.get((m, s), 0) for m in modules) for s in _STATUSES},
         "findings": summary.findings,
         "seconds": round(summary.seconds, 2),
     }
 
 
-def summary_line(summary) -> str:
+def summary_line(summary: "IngestSummary") -> str:
     if not summary.files_seen:
         return "no new files"
     rows = sum(summary.rows.values())
