@@ -1,6 +1,7 @@
-{#- Typing of lake values. The lake keeps attributes as strings as sent (already schema-valid);
-    staging types them here. safe_cast: a value that does not parse becomes null rather than
-    failing the whole build; the extractor has already recorded schema problems. -#}
+{#- Typing of lake values in models that are not generated (staging's own casts are written out by
+    `python -m extract.model.dbt_sources`, with the same SQL). The lake keeps attributes as strings
+    as sent, already schema-valid (the extractor records schema problems). Note: dbt-duckdb renders
+    dbt.safe_cast as a plain cast, so a value that does not parse fails the build. -#}
 {% macro as_date(column) -%}
     cast({{ dbt.safe_cast(column, api.Column.translate_type('timestamp')) }} as date)
 {%- endmacro %}

@@ -27,13 +27,47 @@ def _rows(db, sql):
         con.close()
 
 
+DELIVERY_YAML_DIRS = (
+    DBT_PROJECT_DIR / "models" / "deliveries",
+    DBT_PROJECT_DIR / "models" / "intermediate" / "deliveries",
+)
+
+
+def _delivery_yaml(kind: str) -> list[dict]:
+    """Every entry of `kind` (models, unit_tests) in the YAML of the delivery folders."""
+    return [
+        entry
+        for folder in DELIVERY_YAML_DIRS
+        for path in sorted(folder.rglob("*.yml"))
+        for entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(kind, [])
+    ]
+
+
 def test_unit_tests_run_and_pass(harness):
-    spec = yaml.safe_load(
-        (DBT_PROJECT_DIR / "models" / "deliveries" / "_deliveries__unit_tests.yml").read_text()
-    )
-    n = len(spec["unit_tests"])
+    n = len(_delivery_yaml("unit_tests"))
     out = harness.dbt("test", "--select", "test_type:unit").stdout
     assert n >= 9 and f"PASS={n} " in out, out[-2000:]
+
+
+def test_delivery_models_state_grain_contract_and_types():
+    """Every dsa_*/rhf_* model: its grain in config.meta.grain (what packaging reads), the same
+    list tested unique, an enforced contract (dbt_project.yml) and a data_type for every column."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    assert project["models"]["stralebruk"]["deliveries"]["+contract"] == {"enforced": True}
+    models = {m["name"]: m for m in _delivery_yaml("models")}
+    assert set(DELIVERY_MODELS) <= set(models)
+    for name in DELIVERY_MODELS:
+        model = models[name]
+        grain = model["config"]["meta"]["grain"]
+        tested = [
+            t["unique_combination"]["arguments"]["columns"]
+            for t in model.get("data_tests", [])
+            if isinstance(t, dict) and "unique_combination" in t
+        ]
+        assert tested == [grain], name
+        columns = [c["name"] for c in model["columns"]]
+        assert set(grain) <= set(columns), name
+        assert all(c.get("data_type") for c in model["columns"]), name
 
 
 def test_every_delivery_table_is_built_with_rows(harness):

@@ -1,5 +1,6 @@
-"""The dbt sources YAML and the npr_modules macro are generated from the message model: the
-committed files must match, and no model keeps a module list of its own."""
+"""The dbt sources YAML, the staging models (SQL and YAML) and the npr_modules macro are generated
+from the message model: the committed files must match, staging reads only sources, and no model
+keeps a module list of its own."""
 
 from __future__ import annotations
 
@@ -10,10 +11,17 @@ import pytest
 
 from extract.model.dbt_sources import (
     DBT_PROJECT_DIR,
+    STAGING,
     modules_macro,
     modules_macro_path,
     source_path,
     source_yaml,
+    staged_tables,
+    staging_model_name,
+    staging_path,
+    staging_sql,
+    staging_yaml,
+    staging_yaml_path,
 )
 from extract.model.messages import MODULES, lake_tables, table_columns
 
@@ -74,3 +82,42 @@ def test_no_model_or_macro_keeps_its_own_module_list():
         if p != modules_macro_path() and literal.search(p.read_text(encoding="utf-8"))
     ]
     assert offenders == [], "use npr_modules(<lake table>) instead of a list of modules"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_committed_staging_models_equal_generated(module):
+    expected = {staging_path(module, t): staging_sql(module, t) for t in staged_tables(module)}
+    expected[staging_yaml_path(module)] = staging_yaml(module)
+    for path, text in expected.items():
+        assert path.exists(), f"{path} missing: run `python -m extract.model.dbt_sources`"
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path} is stale: run `python -m extract.model.dbt_sources`"
+        )
+    # no hand-made or left-over model in a generated staging folder
+    committed = set((DBT_PROJECT_DIR / "models" / "staging" / module).glob("*.sql"))
+    assert committed == {p for p in expected if p.suffix == ".sql"}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_staging_selects_only_from_its_source(module):
+    for table in staged_tables(module):
+        sql = staging_sql(module, table)
+        assert "ref(" not in sql and "join" not in sql and "where" not in sql
+        assert sql.count("source(") == 1 and f"source('npr_{module}', '{table}')" in sql
+        # every column of the staging model is in its lake table, renamed explicitly
+        lake = {c for c, _ in table_columns(module, table)}
+        assert {lake_column for _, lake_column, _, _ in STAGING[table].columns} <= lake
+
+
+def test_every_staging_model_reads_only_sources():
+    offenders = [
+        str(p.relative_to(DBT_PROJECT_DIR))
+        for p in sorted((DBT_PROJECT_DIR / "models" / "staging").rglob("*.sql"))
+        if "ref(" in p.read_text(encoding="utf-8")
+    ]
+    assert offenders == [], "staging reads sources only: move the logic to models/intermediate/"
+
+
+def test_staging_model_names():
+    assert staging_model_name("rad", "dose_indicator") == "stg_npr_rad__dose_indicators"
+    assert all(staged_tables(m) for m in MODULES)

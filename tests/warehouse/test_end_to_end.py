@@ -133,7 +133,7 @@ def test_persons_resolved_through_ide(con, built_warehouse):
     resolved, local = con.execute("""
         select count(distinct case when k.is_person_resolved then k.person_key end),
             count(distinct case when not k.is_person_resolved then k.person_key end)
-        from staging.stg_npr__episode_versions as v
+        from intermediate.int_episode_versions as v
         join intermediate.int_patient_keys as k
             on k.institution_orgnr = v.institution_orgnr and k.patient_local_id = v.patient_local_id
         where v.is_current""").fetchall()[0]
@@ -142,14 +142,16 @@ def test_persons_resolved_through_ide(con, built_warehouse):
 
 
 def test_every_model_and_column_documented(built_warehouse):
-    """`dbt docs generate` works, and every core model states its grain first and documents every
+    """`dbt docs generate` works, and every model built here states its grain first and documents every
     column it really has (from the catalog of the built warehouse)."""
     assert built_warehouse.docs.returncode == 0, built_warehouse.docs.stdout[-4000:]
     manifest = json.loads((built_warehouse.target_dir / "manifest.json").read_text())
     catalog = json.loads((built_warehouse.target_dir / "catalog.json").read_text())
     problems = []
     for uid, node in manifest["nodes"].items():
-        if node["resource_type"] != "model" or "/deliveries/" in node["original_file_path"]:
+        # the public delivery tables are not in this build (CORE_SELECTION); their enforced
+        # contracts tie their YAML to their columns
+        if node["resource_type"] != "model" or node["original_file_path"].startswith("models/deliveries/"):
             continue
         if not node["description"].strip().startswith("Grain:"):
             problems.append(f"{node['name']}: description does not start with its grain")

@@ -12,17 +12,18 @@ with loaded as (
 state as (
     -- per episode: current (its latest version is valid) or withdrawn, and the latest file
     select module, institution_orgnr, episode_id, file_id, is_current
-    from {{ ref('stg_npr__episode_versions') }}
+    from {{ ref('int_episode_versions') }}
     where is_latest_version
 ),
 
 expected as (
-    select 'str' as module, e.institusjonID as institution_orgnr, e.episodeID as episode_id,
+    select
+        'str' as module, e.institusjonID as institution_orgnr, e.episodeID as episode_id,
         cast(null as integer) as procedure_no, 1 as n_lake
     from {{ source('npr_str', 'episode') }} as e
     inner join state as s
         on s.module = 'str' and s.institution_orgnr = e.institusjonID and s.episode_id = e.episodeID
-        and s.file_id = e.file_id and s.is_current
+            and s.file_id = e.file_id and s.is_current
     inner join loaded as l on l.file_id = e.file_id
     group by e.institusjonID, e.episodeID
     union all
@@ -30,7 +31,7 @@ expected as (
     from {{ source('npr_raa', 'procedure') }} as p
     inner join state as s
         on s.module = 'raa' and s.institution_orgnr = p.institusjonID and s.episode_id = p.episodeID
-        and s.file_id = p.file_id and s.is_current
+            and s.file_id = p.file_id and s.is_current
     inner join loaded as l on l.file_id = p.file_id
     group by p.institusjonID, p.episodeID, cast(p.prosNr as integer)
     union all
@@ -38,7 +39,7 @@ expected as (
     from {{ source('npr_ord', 'procedure_code') }} as c
     inner join state as s
         on s.module = 'ord' and s.institution_orgnr = c.institusjonID and s.episode_id = c.episodeID
-        and s.file_id = c.file_id and s.is_current
+            and s.file_id = c.file_id and s.is_current
     inner join loaded as l on l.file_id = c.file_id
     where c.kodeVerdi like 'ZXM%'
     group by c.institusjonID, c.episodeID, cast(c.prosNr as integer)
@@ -47,7 +48,7 @@ expected as (
     from {{ source('npr_rad', 'dose_indicator') }} as d
     inner join state as s
         on s.module = 'rad' and s.institution_orgnr = d.institusjonID and s.episode_id = d.episodeID
-        and s.file_id = d.file_id and s.is_current
+            and s.file_id = d.file_id and s.is_current
     inner join loaded as l on l.file_id = d.file_id
     group by d.institusjonID, d.episodeID, cast(d.prosNr as integer)
 ),
@@ -57,7 +58,9 @@ withdrawn as (
 ),
 
 in_marts as (
-    select 'str' as module, institution_orgnr, episode_id, cast(null as integer) as procedure_no, count(*) as n_marts
+    select
+        'str' as module, institution_orgnr, episode_id, cast(null as integer) as procedure_no,
+        count(*) as n_marts
     from {{ ref('fct_rt_attendance') }}
     group by institution_orgnr, episode_id
     union all
@@ -71,7 +74,8 @@ in_marts as (
     group by institution_orgnr, episode_id, procedure_no
 )
 
-select 'missing or miscounted in marts' as problem, x.module, x.institution_orgnr, x.episode_id, x.procedure_no,
+select
+    'missing or miscounted in marts' as problem, x.module, x.institution_orgnr, x.episode_id, x.procedure_no,
     x.n_lake, m.n_marts
 from expected as x
 left join in_marts as m

@@ -10,7 +10,7 @@ with facilities as (
         year, procedure_code, dose_type, unit, facility_id, n_examinations, median,
         row_number() over (partition by year, procedure_code, dose_type order by facility_id) - 1 as idx,
         count(*) over (partition by year, procedure_code, dose_type) as n_facilities
-    from {{ ref('dlv_facility_typical_values') }}
+    from {{ ref('int_deliveries__facility_typical_values') }}
     where meets_minimum
 ),
 
@@ -30,18 +30,21 @@ national as (
 ),
 
 draw_slots as (
-    select g.year, g.procedure_code, g.dose_type, g.n_facilities, r.resample,
+    select
+        g.year, g.procedure_code, g.dose_type, g.n_facilities, r.resample,
         unnest(range(g.n_facilities)) as draw
     from national as g
-    cross join range({{ resamples }}) as r(resample)
+    cross join range({{ resamples }}) as r (resample)
 ),
 
 draws as (
     -- pseudo-random index in [0, n): the first 12 hex digits of an md5, reduced modulo n
     select
         year, procedure_code, dose_type, resample,
-        cast(('0x' || left(md5(concat_ws('|', '{{ seed }}', year, procedure_code, dose_type, resample,
-            draw)), 12)) as bigint) % n_facilities as idx
+        cast(('0x' || left(md5(concat_ws(
+            '|', '{{ seed }}', year, procedure_code, dose_type, resample,
+            draw
+        )), 12)) as bigint) % n_facilities as idx
     from draw_slots
 ),
 
@@ -50,7 +53,7 @@ resampled as (
     from draws as dr
     inner join facilities as f
         on f.year = dr.year and f.procedure_code = dr.procedure_code
-        and f.dose_type = dr.dose_type and f.idx = dr.idx
+            and f.dose_type = dr.dose_type and f.idx = dr.idx
     group by dr.year, dr.procedure_code, dr.dose_type, dr.resample
 ),
 
@@ -64,7 +67,8 @@ interval as (
 ),
 
 reference as (
-    select procedure_code, dose_type, examination as reference_examination, p75 as reference_p75,
+    select
+        procedure_code, dose_type, examination as reference_examination, p75 as reference_p75,
         national_reference_value, published_date as reference_published_date, source as reference_source
     from {{ ref('dsa_reference_values') }}
     where procedure_code is not null

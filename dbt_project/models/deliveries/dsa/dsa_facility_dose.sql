@@ -1,7 +1,7 @@
 {#- One row per year x facility x examination code x dose type: the facility's typical value and
     whether it exceeds DSA's published national reference value. Cells on <= 4 patients are removed. -#}
 with typical as (
-    select * from {{ ref('dlv_facility_typical_values') }}
+    select * from {{ ref('int_deliveries__facility_typical_values') }}
 ),
 
 reference as (
@@ -24,7 +24,8 @@ cells as (
         t.meets_minimum,
         r.national_reference_value,
         case when r.national_reference_value is not null
-            then t.median > r.national_reference_value end as exceeds_reference
+                then t.median > r.national_reference_value
+        end as exceeds_reference
     from typical as t
     left join reference as r
         on r.procedure_code = t.procedure_code and r.dose_type = t.dose_type

@@ -10,7 +10,7 @@
     population of the same breakdown (seed population). -#}
 {%- set keys = ['year', 'modality', 'breakdown', 'breakdown_value'] -%}
 with examinations as (
-    select * from {{ ref('dlv_imaging_examinations') }} where is_ionising
+    select * from {{ ref('int_deliveries__imaging_examinations') }} where is_ionising
 ),
 
 coefficients as (
@@ -27,7 +27,7 @@ code_coefficients as (
 measured_by_coefficient as (
     -- several records of one quantity (acquisitions, biplane) add up to the examination's dose
     select d.examination_id, k.coefficient_id, sum(d.value * k.coefficient) as effective_dose_msv
-    from {{ ref('dlv_imaging_doses') }} as d
+    from {{ ref('int_deliveries__imaging_doses') }} as d
     inner join code_coefficients as k on k.procedure_code = d.procedure_code and k.dose_type = d.dose_type
     where d.has_activity and d.value is not null
     group by d.examination_id, k.coefficient_id

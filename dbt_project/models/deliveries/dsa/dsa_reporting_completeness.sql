@@ -2,11 +2,11 @@
     and its dose (docs/domain.md section 4). Institution-level quality figures, not patient counts: not
     suppressed. -#}
 with examinations as (
-    select * from {{ ref('dlv_imaging_examinations') }} where is_ionising
+    select * from {{ ref('int_deliveries__imaging_examinations') }} where is_ionising
 ),
 
 doses as (
-    select * from {{ ref('dlv_imaging_doses') }}
+    select * from {{ ref('int_deliveries__imaging_doses') }}
 ),
 
 with_dose as (
@@ -34,7 +34,7 @@ dose_quality as (
         institution_orgnr,
         count(*) filter (where not has_activity) as n_dose_without_activity,
         count(*) filter (where not is_unit_known) as n_uninterpretable_units
-    from {{ ref('dlv_dose_records') }}
+    from {{ ref('int_deliveries__dose_records') }}
     group by year, month, institution_orgnr
 )
 

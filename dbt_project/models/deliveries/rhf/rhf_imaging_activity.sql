@@ -7,7 +7,7 @@ with cells as (
         count(*) as n_examinations,
         count(*) filter (where is_ionising) as n_ionising_examinations,
         count(distinct person_key) as n_patients
-    from {{ ref('dlv_imaging_examinations') }}
+    from {{ ref('int_deliveries__imaging_examinations') }}
     group by {{ keys | join(', ') }}
 ),
 

@@ -12,16 +12,16 @@ with series as (
         count(distinct person_key) filter (where counts_as_patient) as n_patients,
         count(distinct person_key) filter (where counts_as_patient and is_new_patient) as n_new_patients,
         count(*) as n_series
-    from {{ ref('dlv_rt_series') }}
+    from {{ ref('int_deliveries__rt_series') }}
     group by {{ keys | join(', ') }}
 ),
 
 persons as (
     select {{ keys | join(', ') }}, count(distinct person_key) as n_patients_in_cell
     from (
-        select {{ keys | join(', ') }}, person_key from {{ ref('dlv_rt_series') }}
+        select {{ keys | join(', ') }}, person_key from {{ ref('int_deliveries__rt_series') }}
         union all
-        select {{ keys | join(', ') }}, person_key from {{ ref('dlv_rt_attendances') }}
+        select {{ keys | join(', ') }}, person_key from {{ ref('int_deliveries__rt_attendances') }}
     ) as behind_cells
     group by {{ keys | join(', ') }}
 ),
@@ -32,7 +32,7 @@ attendances as (
         count(*) as n_attendances,
         count(*) filter (where care_level = '3') as n_attendances_outpatient,
         count(*) filter (where care_level = '8') as n_attendances_inpatient
-    from {{ ref('dlv_rt_attendances') }}
+    from {{ ref('int_deliveries__rt_attendances') }}
     group by {{ keys | join(', ') }}
 ),
 
@@ -50,7 +50,10 @@ cells as (
     from series as s
     full outer join attendances as a using ({{ keys | join(', ') }})
     left join persons as p
-        on {% for k in keys %}p.{{ k }} = coalesce(s.{{ k }}, a.{{ k }}){% if not loop.last %} and {% endif %}{% endfor %}
+        on
+        {%- for k in keys %}
+            {% if not loop.first %}and {% endif %}p.{{ k }} = coalesce(s.{{ k }}, a.{{ k }})
+        {%- endfor %}
 ),
 
 {{ suppress_small_cells('cells', 'n_patients_in_cell', keys,

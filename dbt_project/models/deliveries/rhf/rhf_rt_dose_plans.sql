@@ -14,8 +14,11 @@ with cells as (
         count(distinct series_id) as n_series,
         count(*) / nullif(count(distinct series_id), 0) as dose_plans_per_series,
         count(distinct person_key) as n_patients
-    from {{ ref('dlv_rt_dose_plans') }}
-    group by grouping sets ((year, rhf_name, planning_code, diagnosis_group), (year, rhf_name, diagnosis_group))
+    from {{ ref('int_deliveries__rt_dose_plans') }}
+    group by grouping sets (
+        (year, rhf_name, planning_code, diagnosis_group),
+        (year, rhf_name, diagnosis_group)
+    )
 ),
 
 {{ suppress_small_cells('cells', 'n_patients', keys,

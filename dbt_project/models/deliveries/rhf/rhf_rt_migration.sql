@@ -8,7 +8,7 @@ with cells as (
         rhf_name as treatment_rhf_name,
         residence_rhf_name <> rhf_name as is_migration,
         count(distinct person_key) as n_patients
-    from {{ ref('dlv_rt_series') }}
+    from {{ ref('int_deliveries__rt_series') }}
     where counts_as_patient
     group by all
 ),

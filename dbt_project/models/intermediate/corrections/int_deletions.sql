@@ -3,9 +3,9 @@
 {%- for module in npr_modules('deletion') %}
 select distinct
     file_id,
-    '{{ module }}' as module,
-    institusjonID as institution_orgnr,
-    episodeID as episode_id
-from {{ source('npr_' ~ module, 'deletion') }}
+    module,
+    institution_orgnr,
+    episode_id
+from {{ ref('stg_npr_' ~ module ~ '__deletions') }}
 {% if not loop.last %}union all{% endif %}
 {%- endfor %}

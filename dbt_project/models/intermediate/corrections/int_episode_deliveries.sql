@@ -6,20 +6,20 @@
 select
     file_id,
     '{{ module }}' as module,
-    institusjonID as institution_orgnr,
-    episodeID as episode_id,
-    min(pasientNr) as patient_local_id,
-    min({{ as_date('innDatoTid') }}) as episode_date
-from {{ source('npr_' ~ module, 'episode') }}
-group by file_id, institusjonID, episodeID
+    institution_orgnr,
+    episode_id,
+    min(patient_local_id) as patient_local_id,
+    min(episode_date) as episode_date
+from {{ ref('stg_npr_' ~ module ~ '__episodes') }}
+group by file_id, institution_orgnr, episode_id
 union all
 {%- endfor %}
 select
     file_id,
     'rad' as module,
-    institusjonID as institution_orgnr,
-    episodeID as episode_id,
-    min(pasientNr) as patient_local_id,
-    min({{ as_date('startDatoTid') }}) as episode_date
-from {{ source('npr_rad', 'dose_event') }}
-group by file_id, institusjonID, episodeID
+    institution_orgnr,
+    episode_id,
+    min(patient_local_id) as patient_local_id,
+    min(cast(started_at as date)) as episode_date
+from {{ ref('stg_npr_rad__dose_events') }}
+group by file_id, institution_orgnr, episode_id

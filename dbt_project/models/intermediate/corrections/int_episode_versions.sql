@@ -9,11 +9,11 @@
     taking the versions whose file and superseding file were (not) among the files it used. -#}
 
 with deliveries as (
-    select * from {{ ref('stg_npr__episode_deliveries') }}
+    select * from {{ ref('int_episode_deliveries') }}
 ),
 
 files as (
-    select * from {{ ref('stg_npr__files') }}
+    select * from {{ ref('int_files') }}
 ),
 
 versions as (
@@ -37,7 +37,7 @@ versions as (
 
 deletions as (
     select d.module, d.institution_orgnr, d.episode_id, f.file_seq
-    from {{ ref('stg_npr__deletions') }} as d
+    from {{ ref('int_deletions') }} as d
     inner join files as f
         on f.file_id = d.file_id and f.module = d.module and f.institution_orgnr = d.institution_orgnr
 ),

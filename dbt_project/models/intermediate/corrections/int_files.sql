@@ -10,26 +10,24 @@ with institution_files as (
     select distinct
         file_id,
         module,
-        institusjonID as institution_orgnr,
+        institution_orgnr,
         message_type,
         period_from,
         period_to,
         extraction_date,
         lopenr
-    from {{ source('npr_' ~ module, 'institution') }}
+    from {{ ref('stg_npr_' ~ module ~ '__institutions') }}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
 loaded as (
+    {%- set ts = api.Column.translate_type('timestamp') %}
+    {%- set cut = var('cut_ingested_at', none) %}
+    {%- set cut_at = "cast('" ~ cut ~ "' as " ~ ts ~ ")" %}
     select distinct file_id
-    from {{ source('lake', 'ledger') }}
-    where
-        status = 'loaded'
-        {%- if var('cut_ingested_at', none) %}
-        and cast(ingested_at as {{ api.Column.translate_type('timestamp') }})
-            <= cast('{{ var("cut_ingested_at") }}' as {{ api.Column.translate_type('timestamp') }})
-        {%- endif %}
+    from {{ ref('stg_lake__ledger') }}
+    where status = 'loaded'{% if cut %} and cast(ingested_at as {{ ts }}) <= {{ cut_at }}{% endif %}
 )
 
 select

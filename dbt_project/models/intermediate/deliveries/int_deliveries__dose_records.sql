@@ -1,4 +1,3 @@
-{{ config(schema='intermediate', materialized='view') }}
 {#- One row per dose record as received, in the institution and month it belongs to whether or not
     its examination arrived: the base for dose-without-activity and unit completeness. -#}
 select
@@ -11,4 +10,4 @@ select
     year,
     month,
     institution_orgnr
-from {{ ref('dlv_imaging_doses') }}
+from {{ ref('int_deliveries__imaging_doses') }}

@@ -1,10 +1,9 @@
-{{ config(schema='intermediate', materialized='view') }}
 {#- One row per year x facility x examination code x dose type: the facility's typical value (ICRP 135:
     the median of its standard adults' dose), and whether it has the minimum sample to enter the
     national DRL (var drl_min_patients, or drl_min_patients_interventional for interventions). -#}
 with doses as (
     select *
-    from {{ ref('dlv_imaging_doses') }}
+    from {{ ref('int_deliveries__imaging_doses') }}
     where has_activity and is_standard_adult and value is not null
 ),
 
@@ -27,7 +26,9 @@ facilities as (
 select
     *,
     case when is_interventional then {{ delivery_param('drl_min_patients_interventional') }}
-        else {{ delivery_param('drl_min_patients') }} end as min_patients,
+        else {{ delivery_param('drl_min_patients') }}
+    end as min_patients,
     n_patients >= case when is_interventional then {{ delivery_param('drl_min_patients_interventional') }}
-        else {{ delivery_param('drl_min_patients') }} end as meets_minimum
+        else {{ delivery_param('drl_min_patients') }}
+    end as meets_minimum
 from facilities

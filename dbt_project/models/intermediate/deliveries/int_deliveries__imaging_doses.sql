@@ -1,4 +1,3 @@
-{{ config(schema='intermediate', materialized='view') }}
 {#- One row per dose indicator or administered activity (fct_imaging_dose) with its examination's
     attributes. A dose record that points to no examination keeps null examination attributes; it is
     placed in the month its file's period starts (the mart carries no date of its own for it). -#}
@@ -13,7 +12,7 @@ with doses as (
 
 file_periods as (
     select file_id, institution_orgnr, min(period_from) as period_from
-    from {{ ref('stg_npr__files') }}
+    from {{ ref('int_files') }}
     where module = 'rad'
     group by file_id, institution_orgnr
 )
@@ -40,5 +39,6 @@ select
     e.is_standard_adult,
     e.person_key
 from doses as d
-left join {{ ref('dlv_imaging_examinations') }} as e on e.examination_id = d.counted_examination_id
+left join {{ ref('int_deliveries__imaging_examinations') }} as e
+    on e.examination_id = d.counted_examination_id
 left join file_periods as f on f.file_id = d.source_file_id and f.institution_orgnr = d.institution_orgnr

@@ -1,4 +1,3 @@
-{{ config(schema='intermediate', materialized='view') }}
 {#- One row per examination (raa) or ZXM image-guided procedure (ord), with the attributes every
     imaging delivery groups by. The only place that knows the imaging marts' column names.
     An ord procedure that repeats a raa examination (docs/domain.md section 4) is left out here, once
@@ -27,7 +26,9 @@ select
     {%- if delivery_param('drl_facility_level') == 'site' %}
     coalesce(e.site_orgnr, e.institution_orgnr) as facility_id,
     {%- else %}
-    coalesce(e.equipment_id, coalesce(e.site_orgnr, e.institution_orgnr) || ':unknown-equipment') as facility_id,
+    coalesce(
+        e.equipment_id, coalesce(e.site_orgnr, e.institution_orgnr) || ':unknown-equipment'
+    ) as facility_id,
     {%- endif %}
     coalesce(i.hf_name, 'unknown') as hf_name,
     coalesce(i.rhf_name, 'unknown') as rhf_name,

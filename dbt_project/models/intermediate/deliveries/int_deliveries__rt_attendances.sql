@@ -1,4 +1,3 @@
-{{ config(schema='intermediate', materialized='view') }}
 {#- One row per radiotherapy treatment attendance (is_treatment: WEOA*, WEOB*, WEOC*), counted in
     the year of the attendance, with its series' breakdown attributes. -#}
 select
@@ -13,6 +12,6 @@ select
     coalesce(s.hf_name, i.hf_name, 'unknown') as hf_name,
     coalesce(s.rhf_name, i.rhf_name, 'unknown') as rhf_name
 from {{ ref('fct_rt_attendance') }} as a
-left join {{ ref('dlv_rt_series') }} as s on s.series_id = a.series_id
+left join {{ ref('int_deliveries__rt_series') }} as s on s.series_id = a.series_id
 left join {{ ref('dim_institution') }} as i on i.orgnr = a.institution_orgnr
 where a.is_treatment

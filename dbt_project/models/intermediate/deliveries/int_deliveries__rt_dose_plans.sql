@@ -1,4 +1,3 @@
-{{ config(schema='intermediate', materialized='view') }}
 {#- One row per dose-planning episode (fct_rt_dose_plan: WEGX*, classified in int_procedure_codes),
     counted in the year of the plan. -#}
 select
@@ -12,5 +11,5 @@ select
     coalesce(i.hf_name, 'unknown') as hf_name,
     coalesce(i.rhf_name, 'unknown') as rhf_name
 from {{ ref('fct_rt_dose_plan') }} as p
-left join {{ ref('dlv_rt_series') }} as s on s.series_id = p.series_id
+left join {{ ref('int_deliveries__rt_series') }} as s on s.series_id = p.series_id
 left join {{ ref('dim_institution') }} as i on i.orgnr = p.institution_orgnr

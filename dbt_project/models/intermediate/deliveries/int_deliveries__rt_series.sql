@@ -1,4 +1,3 @@
-{{ config(schema='intermediate', materialized='view') }}
 {#- One row per radiotherapy treatment series, counted in the year of its start date, with the
     patient-counting rule of Helsedirektoratet: a person counts once per year (by series start) and
     diagnosis; `counts_as_patient` marks the first series of that person, year and diagnosis. -#}

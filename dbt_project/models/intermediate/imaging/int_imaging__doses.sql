@@ -16,7 +16,7 @@ with indicators as (
         unit_as_sent,
         is_unit_known,
         cast(null as {{ api.Column.translate_type('string') }}) as radiopharmaceutical_code
-    from {{ ref('stg_npr_rad__dose_indicators') }}
+    from {{ ref('int_imaging__dose_indicators') }}
 ),
 
 activities as (
@@ -34,7 +34,7 @@ activities as (
         'MBq' as unit_as_sent,
         true as is_unit_known,
         radiopharmaceutical_code
-    from {{ ref('stg_npr_rad__radiopharmaceuticals') }}
+    from ({{ current_episode_rows('rad', 'radiopharmaceuticals') }}) as current_activities
 ),
 
 doses as (
@@ -45,12 +45,13 @@ doses as (
 
 event_dates as (
     select institution_orgnr, episode_id, procedure_no, min(cast(started_at as date)) as dose_date
-    from {{ ref('stg_npr_rad__dose_events') }}
+    from ({{ current_episode_rows('rad', 'dose_events') }}) as current_events
     group by institution_orgnr, episode_id, procedure_no
 )
 
 select
-    {{ natural_key(['d.institution_orgnr', 'd.episode_id', 'd.procedure_no', 'd.dose_type', 'd.record_no']) }} as dose_id,
+    {{ natural_key(['d.institution_orgnr', 'd.episode_id', 'd.procedure_no', 'd.dose_type', 'd.record_no']) }}
+        as dose_id,
     {{ natural_key(['d.institution_orgnr', 'd.episode_id', 'd.procedure_no']) }} as examination_id,
     d.institution_orgnr,
     d.episode_id,

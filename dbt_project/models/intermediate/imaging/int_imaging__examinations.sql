@@ -5,17 +5,17 @@ with procedures as (
 ),
 
 episodes as (
-    select * from {{ ref('stg_npr_raa__episodes') }}
+    {{ current_episode_rows('raa', 'episodes') }}
     union all
-    select * from {{ ref('stg_npr_ord__episodes') }}
+    {{ current_episode_rows('ord', 'episodes') }}
 ),
 
 episode_sites as (
     select eu.module, eu.institution_orgnr, eu.episode_id, min(u.site_orgnr) as site_orgnr
     from (
-        select 'raa' as module, * from {{ ref('stg_npr_raa__episode_units') }}
+        select 'raa' as module, * from ({{ current_episode_rows('raa', 'episode_units') }}) as raa_units
         union all
-        select 'ord' as module, * from {{ ref('stg_npr_ord__episode_units') }}
+        select 'ord' as module, * from ({{ current_episode_rows('ord', 'episode_units') }}) as ord_units
     ) as eu
     inner join {{ ref('int_units') }} as u
         on u.institution_orgnr = eu.institution_orgnr and u.unit_id = eu.unit_id
@@ -29,13 +29,13 @@ dose_events as (
         procedure_no,
         min(equipment_local_id) as equipment_local_id,
         count(*) as n_dose_events
-    from {{ ref('stg_npr_rad__dose_events') }}
+    from ({{ current_episode_rows('rad', 'dose_events') }}) as current_events
     group by institution_orgnr, episode_id, procedure_no
 ),
 
 dose_indicators as (
     select institution_orgnr, episode_id, procedure_no, count(*) as n_dose_indicators
-    from {{ ref('stg_npr_rad__dose_indicators') }}
+    from {{ ref('int_imaging__dose_indicators') }}
     where value is not null
     group by institution_orgnr, episode_id, procedure_no
 ),
@@ -76,12 +76,24 @@ select
     e.file_id
 from procedures as p
 inner join episodes as e
-    on e.module = p.source_module and e.institution_orgnr = p.institution_orgnr and e.episode_id = p.episode_id
+    on
+        e.module = p.source_module
+        and e.institution_orgnr = p.institution_orgnr
+        and e.episode_id = p.episode_id
 left join episode_sites as s
-    on s.module = p.source_module and s.institution_orgnr = p.institution_orgnr and s.episode_id = p.episode_id
+    on
+        s.module = p.source_module
+        and s.institution_orgnr = p.institution_orgnr
+        and s.episode_id = p.episode_id
 left join dose_events as d
-    on d.institution_orgnr = p.institution_orgnr and d.episode_id = p.episode_id and d.procedure_no = p.procedure_no
+    on
+        d.institution_orgnr = p.institution_orgnr
+        and d.episode_id = p.episode_id
+        and d.procedure_no = p.procedure_no
 left join dose_indicators as di
-    on di.institution_orgnr = p.institution_orgnr and di.episode_id = p.episode_id and di.procedure_no = p.procedure_no
+    on
+        di.institution_orgnr = p.institution_orgnr
+        and di.episode_id = p.episode_id
+        and di.procedure_no = p.procedure_no
 left join patients as pk
     on pk.institution_orgnr = e.institution_orgnr and pk.patient_local_id = e.patient_local_id

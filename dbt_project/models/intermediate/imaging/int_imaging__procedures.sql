@@ -2,11 +2,11 @@
     examination; its main code is the first Kode) and every Prosedyre of ord that carries a ZXM
     image-guidance code (modality and ionising flag from the ZXM code). -#}
 with raa_codes as (
-    select * from {{ ref('stg_npr_raa__procedure_codes') }}
+    {{ current_episode_rows('raa', 'procedure_codes') }}
 ),
 
 ord_codes as (
-    select * from {{ ref('stg_npr_ord__procedure_codes') }}
+    {{ current_episode_rows('ord', 'procedure_codes') }}
 ),
 
 codes as (

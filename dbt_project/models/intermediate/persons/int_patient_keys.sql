@@ -7,16 +7,16 @@
 with patients as (
     {%- for module in modules %}
     select institution_orgnr, patient_local_id, sex, birth_year, file_id
-    from {{ ref('stg_npr_' ~ module ~ '__patients') }}
+    from ({{ current_context_rows(module, 'patients', ['patient_local_id']) }}) as current_patients
     union all
     {%- endfor %}
     select institution_orgnr, patient_local_id, null as sex, null as birth_year, null as file_id
-    from {{ ref('stg_npr__episode_versions') }}
+    from {{ ref('int_episode_versions') }}
     where is_current
 ),
 
 files as (
-    select file_id, max(extraction_date) as extraction_date from {{ ref('stg_npr__files') }} group by file_id
+    select file_id, max(extraction_date) as extraction_date from {{ ref('int_files') }} group by file_id
 ),
 
 ranked as (
@@ -27,14 +27,14 @@ ranked as (
 ),
 
 latest as (
-    -- a Pasient record beats a bare episode reference; then the latest file
+-- a Pasient record beats a bare episode reference; then the latest file
     {{ keep_first('ranked', ['institution_orgnr', 'patient_local_id'],
         ['has_no_record', 'extraction_date desc', 'file_id desc']) }}
 ),
 
 idents as (
     select institution_orgnr, patient_local_id, person_pseudonym
-    from {{ ref('stg_npr_ide__person_idents') }}
+    from ({{ current_context_rows('ide', 'person_idents', ['patient_local_id']) }}) as current_idents
     where is_fid_valid and person_pseudonym is not null
 )
 

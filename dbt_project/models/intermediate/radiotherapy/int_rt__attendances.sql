@@ -2,17 +2,23 @@
     planning, check or other, by its main procedure code), with its series, site, person, main
     diagnosis, machines (ApparatFremmote) and dose contributions summed over reference volumes. -#}
 with episodes as (
-    select * from {{ ref('stg_npr_str__episodes') }}
+    {{ current_episode_rows('str', 'episodes') }}
+),
+
+procedure_codes as (
+    {{ current_episode_rows('str', 'procedure_codes') }}
 ),
 
 main_codes as (
     select institution_orgnr, episode_id, code as procedure_code
-    from ({{ keep_first(ref('stg_npr_str__procedure_codes'), ['institution_orgnr', 'episode_id'],
+    from ({{ keep_first('procedure_codes', ['institution_orgnr', 'episode_id'],
         ['procedure_no', 'code_no', 'record_no']) }}) as first_codes
 ),
 
 diagnosis_codes as (
-    select * from {{ ref('stg_npr_str__condition_codes') }} where code_system = 'D'
+    select *
+    from ({{ current_episode_rows('str', 'condition_codes') }}) as current_codes
+    where code_system = 'D'
 ),
 
 main_diagnoses as (
@@ -22,8 +28,12 @@ main_diagnoses as (
 ),
 
 machines as (
-    select institution_orgnr, episode_id, min(equipment_local_id) as equipment_local_id, count(*) as n_machines
-    from {{ ref('stg_npr_str__rt_attendances') }}
+    select
+        institution_orgnr,
+        episode_id,
+        min(equipment_local_id) as equipment_local_id,
+        count(*) as n_machines
+    from ({{ current_episode_rows('str', 'rt_attendances') }}) as current_attendances
     group by institution_orgnr, episode_id
 ),
 
@@ -34,21 +44,23 @@ doses as (
         sum(delivered_dose_gy) as delivered_dose_gy,
         sum(planned_dose_gy) as planned_dose_gy,
         count(*) as n_dose_contributions
-    from {{ ref('stg_npr_str__dose_contributions') }}
+    from ({{ current_episode_rows('str', 'dose_contributions') }}) as current_contributions
     group by institution_orgnr, episode_id
 ),
 
 sites as (
     select eu.institution_orgnr, eu.episode_id, min(u.site_orgnr) as site_orgnr
-    from {{ ref('stg_npr_str__episode_units') }} as eu
-    inner join {{ ref('int_units') }} as u on u.institution_orgnr = eu.institution_orgnr and u.unit_id = eu.unit_id
+    from ({{ current_episode_rows('str', 'episode_units') }}) as eu
+    inner join {{ ref('int_units') }} as u
+        on u.institution_orgnr = eu.institution_orgnr and u.unit_id = eu.unit_id
     group by eu.institution_orgnr, eu.episode_id
 )
 
 select
     {{ natural_key(['e.institution_orgnr', 'e.episode_id']) }} as attendance_id,
     case
-        when e.series_local_id is not null then {{ natural_key(['e.institution_orgnr', 'e.series_local_id']) }}
+        when e.series_local_id is not null
+            then {{ natural_key(['e.institution_orgnr', 'e.series_local_id']) }}
     end as series_id,
     e.institution_orgnr,
     e.episode_id,
@@ -68,7 +80,8 @@ select
     coalesce(pc.rt_procedure_kind = 'treatment', false) as is_treatment,
     md.diagnosis_code,
     case
-        when m.equipment_local_id is not null then {{ natural_key(['e.institution_orgnr', 'm.equipment_local_id']) }}
+        when m.equipment_local_id is not null
+            then {{ natural_key(['e.institution_orgnr', 'm.equipment_local_id']) }}
         else {{ natural_key(['e.institution_orgnr', "'unknown'"]) }}
     end as equipment_id,
     coalesce(m.n_machines, 0) as n_machines,

@@ -9,7 +9,7 @@ with attendances as (
 ),
 
 series_attrs as (
-    select * from {{ ref('stg_npr_str__rt_series') }}
+    {{ current_context_rows('str', 'rt_series', ['series_local_id']) }}
 ),
 
 volumes as (
@@ -109,10 +109,18 @@ schedules as (
 select
     s.*,
     cast(extract(year from s.start_date) as integer) - s.birth_year as age,
-    round({{ eqd2('s.planned_total_dose_gy', 's.dose_per_fraction_gy', 'lq.alpha_beta_tumour_gy') }}, 4) as eqd2_gy,
-    round({{ eqd2('s.planned_total_dose_gy', 's.dose_per_fraction_gy', 'lq.alpha_beta_late_gy') }}, 4) as eqd2_late_gy,
-    round({{ bed('s.planned_total_dose_gy', 's.dose_per_fraction_gy', 'lq.alpha_beta_tumour_gy') }}, 4) as bed_gy,
-    round({{ bed('s.planned_total_dose_gy', 's.dose_per_fraction_gy', 'lq.alpha_beta_late_gy') }}, 4) as bed_late_gy,
+    round(
+        {{ eqd2('s.planned_total_dose_gy', 's.dose_per_fraction_gy', 'lq.alpha_beta_tumour_gy') }}, 4
+    ) as eqd2_gy,
+    round(
+        {{ eqd2('s.planned_total_dose_gy', 's.dose_per_fraction_gy', 'lq.alpha_beta_late_gy') }}, 4
+    ) as eqd2_late_gy,
+    round(
+        {{ bed('s.planned_total_dose_gy', 's.dose_per_fraction_gy', 'lq.alpha_beta_tumour_gy') }}, 4
+    ) as bed_gy,
+    round(
+        {{ bed('s.planned_total_dose_gy', 's.dose_per_fraction_gy', 'lq.alpha_beta_late_gy') }}, 4
+    ) as bed_late_gy,
     coalesce(sg.schedule_group, 'unknown') as schedule_group,
     coalesce(sg.fractionation_class, 'unknown') as fractionation_class
 from series as s

@@ -4,11 +4,11 @@
     planned total dose (planlagtTotalDose) and prescribed fractions (planned total ÷ dose per
     fraction), as Helsedirektoratet's dose-plan view defines them (docs/domain.md section 3). -#}
 with contributions as (
-    select * from {{ ref('stg_npr_str__dose_contributions') }}
+    {{ current_episode_rows('str', 'dose_contributions') }}
 ),
 
 volumes as (
-    select * from {{ ref('stg_npr_str__reference_volumes') }}
+    {{ current_context_rows('str', 'reference_volumes', ['medical_radiation_id', 'reference_volume_id']) }}
 ),
 
 per_volume as (
@@ -27,7 +27,8 @@ per_volume as (
 
 select
     {{ natural_key(['p.institution_orgnr', 'p.series_local_id']) }} as series_id,
-    {{ natural_key(['p.institution_orgnr', 'p.series_local_id', 'p.reference_volume_id']) }} as series_volume_id,
+    {{ natural_key(['p.institution_orgnr', 'p.series_local_id', 'p.reference_volume_id']) }}
+        as series_volume_id,
     p.institution_orgnr,
     p.series_local_id,
     p.medical_radiation_id,

@@ -8,7 +8,9 @@ with listed as (
 
 used as (
     {%- for module in modules %}
-    select distinct code from {{ ref('stg_npr_' ~ module ~ '__condition_codes') }} where code_system = 'D'
+    select distinct code
+    from ({{ current_episode_rows(module, 'condition_codes') }}) as current_codes
+    where code_system = 'D'
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
@@ -18,7 +20,7 @@ codes as (
     union all
     select distinct code, cast(null as {{ api.Column.translate_type('string') }}) as text, false as is_listed
     from used
-    where code is not null and code not in (select code from listed)
+    where code is not null and code not in (select l.code from listed as l)
 ),
 
 matched as (

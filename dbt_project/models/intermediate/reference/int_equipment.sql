@@ -1,7 +1,7 @@
 {#- One row per piece of equipment (institution, Utstyr/@utstyrID) across all modules' registers,
     in the version of the latest file that sent it, with the site of its unit. -#}
 with ranked as (
-    {{ latest_across_modules('equipment', 'equipment', ['institution_orgnr', 'equipment_local_id']) }}
+    {{ latest_across_modules('equipment', 'equipment', ['equipment_local_id']) }}
 )
 
 select

@@ -32,7 +32,7 @@ ranked as (
         *,
         count(*) over (partition by municipality_number) as n_catchment_hfs,
         row_number() over (
-            partition by municipality_number order by n_districts desc, hf_number
+            partition by municipality_number order by n_districts desc, hf_number asc
         ) as hf_rank
     from hf_counts
 )

@@ -18,7 +18,8 @@ with listed as (
 
 used as (
     {%- for module in modules %}
-    select distinct code, code_system as sent_code_system from {{ ref('stg_npr_' ~ module ~ '__procedure_codes') }}
+    select distinct code, code_system as sent_code_system
+    from ({{ current_episode_rows(module, 'procedure_codes') }}) as current_codes
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
@@ -27,10 +28,11 @@ unlisted as (
     select
         code,
         cast(null as {{ api.Column.translate_type('string') }}) as text,
-        case min(sent_code_system) when 'R' then 'NCRP' when 'K' then 'NCSP' when 'M' then 'NCMP' else 'other' end
-            as code_system
+        case min(sent_code_system)
+            when 'R' then 'NCRP' when 'K' then 'NCSP' when 'M' then 'NCMP' else 'other'
+        end as code_system
     from used
-    where code is not null and code not in (select code from listed)
+    where code is not null and code not in (select l.code from listed as l)
     group by code
 ),
 
@@ -62,5 +64,8 @@ select
 from codes as c
 left join {{ ref('ncrp_modality_letters') }} as l
     -- additional NCRP codes (Z..., e.g. ZTX0EA contrast) carry no modality letter
-    on c.code_system = 'NCRP' and substring(c.code, 1, 1) <> 'Z' and l.modality_letter = substring(c.code, 6, 1)
+    on
+        c.code_system = 'NCRP'
+        and substring(c.code, 1, 1) <> 'Z'
+        and l.modality_letter = substring(c.code, 6, 1)
 left join {{ ref('zxm_codes') }} as z on z.zxm_code = c.code

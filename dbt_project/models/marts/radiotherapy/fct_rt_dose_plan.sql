@@ -13,5 +13,6 @@ select
     cast(a.file_id as varchar) as source_file_id
 from {{ ref('int_rt__attendances') }} as a
 left join {{ ref('int_rt__series') }} as s on s.series_id = a.series_id
-left join {{ ref('int_diagnosis_codes') }} as d on d.diagnosis_code = coalesce(a.diagnosis_code, s.diagnosis_code)
+left join {{ ref('int_diagnosis_codes') }} as d
+    on d.diagnosis_code = coalesce(a.diagnosis_code, s.diagnosis_code)
 where a.attendance_kind = 'planning'

@@ -22,7 +22,7 @@ members as (
     select
         equipment_id, institution_orgnr, null, null, null, 'unknown', null, null, null, null, false
     from referenced
-    where equipment_id not in (select equipment_id from registered)
+    where equipment_id not in (select r.equipment_id from registered as r)
     union all
     select 'unknown', 'unknown', null, null, null, 'unknown', null, null, null, null, false
 )

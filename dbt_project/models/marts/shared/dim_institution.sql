@@ -38,11 +38,12 @@ members as (
     union all
     select
         orgnr,
-        'unknown', orgnr, null, 'unknown', null, null, 'unknown', null, 'unknown', null, false
+        'unknown', orgnr, null, 'unknown', null, null, 'unknown', null, 'unknown', null, false  -- noqa: AL08
     from used
-    where orgnr is not null and orgnr not in (select orgnr from listed)
+    where orgnr is not null and orgnr not in (select l.orgnr from listed as l)
     union all
-    select 'unknown', 'unknown', 'unknown', null, 'unknown', null, null, 'unknown', null, 'unknown', null, false
+    select
+        'unknown', 'unknown', 'unknown', null, 'unknown', null, null, 'unknown', null, 'unknown', null, false
 )
 
 select

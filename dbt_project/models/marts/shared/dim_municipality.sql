@@ -19,7 +19,9 @@ members as (
     union all
     select municipality_number, 'unknown', null, 'unknown', null, 'unknown', false, false
     from used
-    where municipality_number is not null and municipality_number not in (select municipality_number from listed)
+    where
+        municipality_number is not null
+        and municipality_number not in (select l.municipality_number from listed as l)
     union all
     select 'unknown', 'unknown', null, 'unknown', null, 'unknown', false, false
 )

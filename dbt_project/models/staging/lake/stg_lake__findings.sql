@@ -1,7 +1,8 @@
 select
     file_id,
     module,
-    "table" as lake_table,
+    -- "table" is a keyword: quoted on purpose
+    "table" as lake_table,  -- noqa: RF06
     record_no,
     record_key,
     finding_class,
