@@ -11,6 +11,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from deliver.warehouse import schema_tables
+
 # docs/domain.md section 7: a published patient count must rest on more than 4 patients. The threshold a
 # build used is the dbt parameter `small_cell_max_patients`; this is only the fallback when a
 # warehouse or delivery does not record it.
@@ -67,13 +69,6 @@ def parquet_tables(folder: Path) -> dict[str, pa.Table]:
 
 def warehouse_tables(database: Path, schema: str, prefixes: Iterable[str]) -> dict[str, pa.Table]:
     """Tables of one schema whose names start with one of the prefixes (read-only)."""
-    prefixes = tuple(prefixes)
     with duckdb.connect(str(database), read_only=True) as con:
-        names = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?", [schema]
-            ).fetchall()
-            if r[0].startswith(prefixes)
-        ]
+        names = schema_tables(con, schema, prefixes)
         return {n: con.sql(f'select * from {schema}."{n}"').to_arrow_table() for n in names}

@@ -1,12 +1,13 @@
 """Package one delivery folder from the served warehouse: tables, spreadsheet, manifest, diff, report.
 
-Pure Python (no Dagster): the CLI and the Dagster delivery assets both call `deliver`.
+Pure Python (no Dagster, no settings of its own): the CLI and the Dagster delivery assets call
+`deliver` with the served warehouse, the lake, the deliveries folder and dbt's manifest, the one
+source of each delivery model's grain (`config.meta.grain`) and documentation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -14,17 +15,20 @@ import subprocess
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import xlsxwriter
-import yaml
 
 from deliver.diff import diff_deliveries
 from deliver.report import write_report
-from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Paths
+from deliver.warehouse import schema_tables
+from extract.inbox import file_hash
+from extract.lake import read_ledger
+from extract.paths import PROJECT_ROOT
 
 KINDS = ("dsa", "rhf")
 SCHEMA = "marts"
@@ -45,21 +49,23 @@ class DeliveryTable:
     columns: dict[str, str] = field(default_factory=dict)
 
 
-def grain_keys(models_dir: Path = DBT_PROJECT_DIR / "models" / "deliveries") -> dict[str, dict]:
-    """Grain key and docs of every delivery model, read from its YAML (the one place they are stated)."""
+def grain_keys(dbt_manifest: Path) -> dict[str, dict]:
+    """Grain (`config.meta.grain`), description and column descriptions of every model of the
+    project, by model name, from dbt's manifest.json (what `dbt parse` made of the models' YAML)."""
+    if not dbt_manifest.is_file():
+        raise DeliveryError(f"no dbt manifest at {dbt_manifest}: run `make prepare` (dbt parse) first")
+    manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
+    project = manifest["metadata"]["project_name"]
     found: dict[str, dict] = {}
-    for path in sorted(models_dir.rglob("*.yml")):
-        for model in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
-            grain = None
-            for test in model.get("data_tests", []):
-                if isinstance(test, dict) and "delivery_unique_combination" in test:
-                    spec = test["delivery_unique_combination"]
-                    grain = (spec.get("arguments") or spec)["columns"]
-            found[model["name"]] = {
-                "grain": grain,
-                "description": " ".join(str(model.get("description", "")).split()),
-                "columns": {c["name"]: c.get("description", "") for c in model.get("columns", [])},
-            }
+    for node in manifest["nodes"].values():
+        # the project's own models only: an installed package's model of the same name is not ours
+        if node["resource_type"] != "model" or node["package_name"] != project:
+            continue
+        found[node["name"]] = {
+            "grain": (node["config"].get("meta") or {}).get("grain"),
+            "description": " ".join(str(node.get("description") or "").split()),
+            "columns": {name: c.get("description", "") for name, c in node.get("columns", {}).items()},
+        }
     return found
 
 
@@ -86,32 +92,18 @@ def _version(package: str) -> str | None:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_hash(str(path))
 
 
 def _ledger_inputs(lake: Path) -> list[dict]:
     """Every file the lake has seen (the ledger), with its SHA-256 and status."""
-    ledger = lake / "_ledger"
-    if not ledger.is_dir() or not any(ledger.glob("*.parquet")):
-        return []
-    con = duckdb.connect()
-    try:
-        rel = con.sql(
-            f"select * from read_parquet('{(ledger / '*.parquet').as_posix()}', union_by_name=true)"
-        ).to_arrow_table()
-    finally:
-        con.close()
-    rows = rel.to_pylist()
+    rows = read_ledger(lake).to_pylist()
     return sorted(
         ({k: _jsonable(v) for k, v in r.items()} for r in rows), key=lambda r: str(r.get("file_id"))
     )
 
 
-def _jsonable(value):
+def _jsonable(value: object) -> object:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, bytes):
@@ -126,15 +118,7 @@ def _jsonable(value):
 def _read_tables(
     con: duckdb.DuckDBPyConnection, kind: str, year: int, month: int | None, docs: dict[str, dict]
 ) -> list[DeliveryTable]:
-    names = [
-        r[0]
-        for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? "
-            "and table_name like ? order by table_name",
-            [SCHEMA, f"{kind}_%"],
-        ).fetchall()
-        if r[0].startswith(f"{kind}_")
-    ]
+    names = schema_tables(con, SCHEMA, [f"{kind}_"])
     if not names:
         raise DeliveryError(
             f"the served warehouse has no {SCHEMA}.{kind}_* tables: run `stralebruk run` first"
@@ -194,7 +178,7 @@ def _write_xlsx(path: Path, tables: list[DeliveryTable], manifest: dict) -> None
     book.close()
 
 
-def _cell(value):
+def _cell(value: object) -> object:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return value
@@ -228,30 +212,31 @@ def deliver(
     *,
     year: int,
     month: int | None = None,
-    data_dir: str | os.PathLike | None = None,
+    warehouse: Path,
+    lake: Path,
+    deliveries: Path,
+    dbt_manifest: Path,
     cut: str | dt.date | None = None,
 ) -> Path:
-    """Write `<data dir>/deliveries/<kind>/<cut>/` from the served warehouse and return its path.
+    """Write `<deliveries>/<kind>/<cut>/` from the served `warehouse` file and return its path.
 
     Tables `<kind>_*` of schema marts, filtered to the year (and month, for tables that have one), as
     CSV and Parquet; delivery.xlsx; manifest.json; diff.json against the previous delivery of the
     kind; report.html. Written to a temporary folder and renamed, so a folder is whole or absent. A
     cut that was already delivered gets a `_v2`, `_v3` ... folder: a sent delivery is never rewritten.
+    The manifest lists the files of the `lake`'s ledger; `dbt_manifest` gives each table's grain.
     """
     if kind not in KINDS:
         raise DeliveryError(f"unknown delivery kind {kind!r}: expected one of {', '.join(KINDS)}")
     if month is not None and not 1 <= month <= 12:
         raise DeliveryError(f"month must be 1-12, got {month}")
-    paths = Paths.from_env(data_dir)
-    warehouse = paths.served_warehouse
     if not warehouse.is_file():
         raise DeliveryError(f"no served warehouse at {warehouse}: run `stralebruk run` first")
     try:
         cut_date = cut if isinstance(cut, dt.date) else dt.date.fromisoformat(str(cut or dt.date.today()))
     except ValueError as exc:
         raise DeliveryError(f"cut must be a date (YYYY-MM-DD), got {cut!r}") from exc
-    cut_date = cut_date.isoformat()
-    docs = grain_keys()
+    docs = grain_keys(dbt_manifest)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = _read_tables(con, kind, year, month, docs)
@@ -260,10 +245,10 @@ def deliver(
     finally:
         con.close()
 
-    kind_dir = paths.deliveries / kind
+    kind_dir = deliveries / kind
     kind_dir.mkdir(parents=True, exist_ok=True)
     previous = _previous_delivery(kind_dir, year, month)
-    final = kind_dir / _folder_name(kind_dir, cut_date)
+    final = kind_dir / _folder_name(kind_dir, cut_date.isoformat())
     tmp = kind_dir / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -274,12 +259,12 @@ def deliver(
             pq.write_table(t.data, tmp / f"{t.name}.parquet")
             files[t.name] = {"csv": f"{t.name}.csv", "parquet": f"{t.name}.parquet"}
         period = f"{year}" + (f"-{month:02d}" if month else "")
-        manifest = {
+        manifest: dict[str, Any] = {
             "kind": kind,
             "year": year,
             "month": month,
             "period": period,
-            "cut": cut_date,
+            "cut": cut_date.isoformat(),
             "folder": final.name,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
             "code_version": _code_version(),
@@ -298,7 +283,7 @@ def deliver(
                 }
                 for t in tables
             },
-            "input_files": _ledger_inputs(paths.lake),
+            "input_files": _ledger_inputs(lake),
             "previous_delivery": previous.name if previous else None,
             # as the build flagged it (dbt var cut_date): the year is complete after April of the next
             "provisional": any(

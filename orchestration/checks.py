@@ -39,14 +39,29 @@ def ledger_statuses(lake: Path) -> dict[str, int]:
 
 
 def reconcile_ledger(inbox: Path, lake: Path) -> tuple[bool, dict]:
-    """The ledger accounts for everything: every inbox file is recorded with one of the three
-    statuses, and every lake table holds exactly the rows the ledger says its loaded files gave."""
+    """The ledger accounts for everything the last ingest scanned: every regular file it listed is
+    recorded (by path, size and modification time) or was set aside with a reason (odd entries,
+    files still changing: looked at again next time), and every lake table holds exactly the rows
+    the ledger says its loaded files gave. Files that arrived after that scan are reported, not
+    held against it (they are the next run's). Without a scan record (a lake from before it was
+    kept), the whole inbox is compared, as before."""
     from extract.inbox import pending_files
 
-    ledger = lk.read_ledger(lake).select(["module", "status", "rows"]).to_pylist()
+    ledger = lk.read_ledger(lake).select(["path", "size", "mtime_ns", "module", "status", "rows"]).to_pylist()
     statuses = Counter(r["status"] for r in ledger)
     unknown_status = sum(n for s, n in statuses.items() if s not in (LOADED, REJECTED, DUPLICATE))
-    pending = pending_files(inbox, lake)
+    scan = lk.read_scan(lake)
+    set_aside: dict[str, str] = {}
+    arrived = 0
+    if scan is None:
+        not_recorded = len(pending_files(inbox, lake))
+    else:
+        set_aside = dict(scan.get("set_aside") or {})
+        recorded = {(r["path"], r["size"], r["mtime_ns"]) for r in ledger}
+        listed = [tuple(f) for f in scan.get("files") or []]
+        not_recorded = sum(1 for f in listed if f not in recorded and f[0] not in set_aside)
+        known = {f[0] for f in listed} | set(set_aside)
+        arrived = sum(1 for p in _inbox_paths(inbox) if p not in known)
     expected: Counter[tuple[str, str]] = Counter()
     for r in ledger:
         if r["status"] == LOADED and r["rows"]:
@@ -58,14 +73,23 @@ def reconcile_ledger(inbox: Path, lake: Path) -> tuple[bool, dict]:
             actual = lk.table_rows(lake, module, table)
             if actual != expected[(module, table)]:
                 mismatched[f"{module}/{table}"] = {"lake": actual, "ledger": expected[(module, table)]}
-    passed = not pending and not unknown_status and not mismatched
+    passed = not not_recorded and not unknown_status and not mismatched
     return passed, {
         "files_in_ledger": len(ledger),
         "loaded": statuses[LOADED],
         "rejected": statuses[REJECTED],
         "duplicate": statuses[DUPLICATE],
         "other_status": unknown_status,
-        "inbox_files_not_recorded": len(pending),
+        "inbox_files_not_recorded": not_recorded,
+        "inbox_entries_set_aside": len(set_aside),
+        "set_aside": {p: why for p, why in sorted(set_aside.items())[:20]},
+        "inbox_files_arrived_after_scan": arrived,
         "rows_recorded": sum(expected.values()),
         "tables_not_reconciled": mismatched,
     }
+
+
+def _inbox_paths(inbox: Path) -> list[str]:
+    from extract.inbox import inbox_files
+
+    return [p.relative_to(inbox).as_posix() for p in inbox_files(inbox)] if inbox.exists() else []

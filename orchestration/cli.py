@@ -1,4 +1,5 @@
-"""`stralebruk`: the command line. Thin: it parses arguments and calls extract/ and orchestration/."""
+"""`stralebruk`: the command line. Thin: it parses arguments and calls synth/ (generate), deliver/
+(deliver, with the paths of `orchestration.settings`) and orchestration/ (run, ui)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deliver.add_argument("kind", choices=["dsa", "rhf"], help="dsa (yearly) or rhf (monthly)")
     deliver.add_argument("--year", type=int, required=True, help="delivery year")
-    deliver.add_argument("--month", type=int, default=None, help="month (rhf only)")
+    deliver.add_argument(
+        "--month", type=int, default=None, choices=range(1, 13), metavar="M", help="month 1-12 (rhf only)"
+    )
     _data_dir_arg(deliver)
 
     ui = sub.add_parser(
@@ -85,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     # Imports are lazy so that `--help` and `generate` stay fast (Dagster and dbt load slowly).
     if args.command == "generate":
         from synth import generate
@@ -105,11 +109,26 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_pipeline(inbox=args.inbox, data_dir=args.data_dir)
     if args.command == "deliver":
-        from deliver import deliver
+        from deliver import DeliveryError, deliver
+        from orchestration.settings import DBT_MANIFEST, Paths
 
         if args.kind == "dsa" and args.month is not None:
-            build_parser().error("--month applies to rhf deliveries only")
-        deliver(args.kind, year=args.year, month=args.month, data_dir=args.data_dir)
+            parser.error("--month applies to rhf deliveries only")
+        paths = Paths.from_env(args.data_dir)
+        try:
+            folder = deliver(
+                args.kind,
+                year=args.year,
+                month=args.month,
+                warehouse=paths.served_warehouse,
+                lake=paths.lake,
+                deliveries=paths.deliveries,
+                dbt_manifest=DBT_MANIFEST,
+            )
+        except DeliveryError as exc:  # a state the user can fix: a message, not a traceback
+            print(f"stralebruk deliver: {exc}", file=sys.stderr)
+            return 1
+        print(folder)
         return 0
     if args.command == "ui":
         from orchestration.ui import start_ui

@@ -1,4 +1,5 @@
-"""Publishing the served warehouse (plain Python; the serving asset calls it)."""
+"""Publishing the served warehouse: the build file copied and renamed over the file readers open
+(plain Python, no Dagster; the serving asset calls it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import duckdb
+
+from deliver.warehouse import schema_tables
 
 
 def publish(build: Path, served: Path) -> dict[str, int]:
@@ -38,12 +41,9 @@ def publish(build: Path, served: Path) -> dict[str, int]:
 
 
 def table_rows(database: Path, schema: str) -> dict[str, int]:
+    """Rows per table of one schema (read-only)."""
     with duckdb.connect(str(database), read_only=True) as con:
-        names = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = ? order by table_name",
-                [schema],
-            ).fetchall()
-        ]
-        return {n: con.execute(f'select count(*) from {schema}."{n}"').fetchall()[0][0] for n in names}
+        return {
+            n: con.execute(f'select count(*) from {schema}."{n}"').fetchall()[0][0]
+            for n in schema_tables(con, schema)
+        }

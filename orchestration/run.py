@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
+from extract import lake as lk
 from orchestration.checks import ledger_statuses
 from orchestration.instance import dagster_home
 from orchestration.settings import Paths
@@ -101,8 +102,8 @@ def _summary(progress: Progress, paths: Paths, ok: bool, ui_hint: str, out: Text
     line()
     line(f"{'Done' if ok else 'FAILED'} in {time.monotonic() - progress.t0:.1f}s.")
     statuses = ("loaded", "rejected", "duplicate")
-    # Each module step reports its ingest on every table it emits: count it once, from `message`.
-    new = Counter()
+    # The extract step reports each module's files on that module's `message` table only: sum those.
+    new: Counter[str] = Counter()
     for key, metadata in progress.materialized.items():
         if key.startswith("npr_") and key.endswith("/message"):
             new.update({s: metadata.get(f"files_{s}", 0) for s in statuses})
@@ -111,7 +112,7 @@ def _summary(progress: Progress, paths: Paths, ok: bool, ui_hint: str, out: Text
     line(
         "Files in the ledger: "
         + ", ".join(f"{counts.get(s, 0)} {s}" for s in statuses)
-        + f" (details: {paths.lake / '_ledger'})"
+        + f" (details: {lk.ledger_dir(paths.lake)})"
     )
     rows = progress.materialized.get("served_warehouse", {}).get("rows") or {}
     if rows:

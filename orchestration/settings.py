@@ -1,4 +1,5 @@
-"""Where things live. One place for every path, all overridable from the environment."""
+"""Where things live: the data directory's layout (`Paths`), dbt's project, manifest and executable.
+One place for every path the orchestration layer hands down, all overridable from the environment."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from pathlib import Path
 
 from extract.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
-__all__ = ["DBT_EXECUTABLE", "DBT_PROJECT_DIR", "PROJECT_ROOT", "Paths"]
+__all__ = ["DBT_EXECUTABLE", "DBT_MANIFEST", "DBT_PROJECT_DIR", "PROJECT_ROOT", "Paths"]
 # dbt from the same environment as this interpreter, whether or not the venv is activated.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+# What `dbt parse` (make prepare) writes and dagster-dbt reads; deliveries take each table's grain
+# and documentation from it.
+DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 @dataclass(frozen=True)

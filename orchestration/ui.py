@@ -24,14 +24,14 @@ def _default_signals() -> None:
 
 
 def ui_command(port: int) -> list[str]:
-    return [
-        sys.executable, "-m", "dagster", "dev",
-        "-m", "orchestration.definitions",
-        "-h", HOST, "-p", str(port),
-    ]  # fmt: skip
+    # No -m: run in PROJECT_ROOT, `dagster dev` takes the target module and the code location name
+    # from [tool.dg.project] in pyproject.toml, the name the definitions' component tree expects too
+    # (with -m the location is named after the module and every load warns of the mismatch).
+    return [sys.executable, "-m", "dagster", "dev", "-h", HOST, "-p", str(port)]
 
 
 def ui_environment(paths: Paths) -> dict[str, str]:
+    """The UI's environment: this data directory's Dagster instance and dbt paths, this venv first."""
     bin_dir = str(Path(sys.executable).parent)
     return {
         **os.environ,
@@ -58,7 +58,7 @@ def start_ui(port: int = 3000, data_dir: str | os.PathLike | None = None) -> int
     )
     stopping = False
 
-    def forward(_signum, _frame) -> None:
+    def forward(_signum: int, _frame: object) -> None:
         nonlocal stopping
         if child.poll() is None and not stopping:
             stopping = True

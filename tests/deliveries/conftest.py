@@ -1,13 +1,15 @@
 """A scratch dbt project holding only the delivery models, on a hand-built warehouse (handmade.py).
 
-The delivery models, macros and seeds are copied from dbt_project/; the marts they read are views
-over the hand-built tables. So these tests exercise the delivery logic and packaging on their own,
-whatever state the rest of the pipeline is in.
+The delivery models (and their intermediate inputs), macros, seeds and dbt_project.yml are copied
+from dbt_project/; every other model they ref is a view over the hand-built table of that name. So
+these tests exercise the delivery logic and packaging on their own, whatever state the rest of the
+pipeline is in.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,40 +18,25 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.settings import DBT_PROJECT_DIR
+from extract.paths import DBT_PROJECT_DIR
 from tests.deliveries import handmade
 
 DBT = Path(sys.executable).parent / "dbt"
 YEAR = 2025
-STUBS = [
-    "dim_procedure",
-    "fct_imaging_examination",
-    "fct_imaging_dose",
-    "fct_rt_series",
-    "fct_rt_attendance",
-    "fct_rt_dose_plan",
-    "dim_institution",
-    "dim_municipality",
-    "stg_npr__files",
-    "population",
+# What the delivery tables are built from, besides the marts: copied as they are.
+COPIED = [
+    "models/deliveries",
+    "models/intermediate/deliveries",
+    "macros/deliveries",
+    "macros/generate_schema_name.sql",
+    "tests/generic",
+    "seeds/deliveries",
+    "dbt_project.yml",
 ]
-
-PROJECT_YML = """\
-name: stralebruk
-version: "0.1.0"
-config-version: 2
-profile: deliveries_test
-models:
-  stralebruk:
-    stub: {+schema: marts, +materialized: view}
-    deliveries: {+schema: marts, +materialized: table}
-seeds:
-  stralebruk: {+schema: reference}
-flags:
-  send_anonymous_usage_stats: false
-"""
+REF = re.compile(r"""\bref\(\s*['"](\w+)['"]\s*\)""")
+# The real project's profile name, pointing at the test's own DuckDB file.
 PROFILES_YML = """\
-deliveries_test:
+stralebruk:
   target: test
   outputs:
     test:
@@ -63,6 +50,11 @@ deliveries_test:
 class Harness:
     project: Path
     db: Path
+
+    @property
+    def manifest(self) -> Path:
+        """dbt's manifest of the scratch project: the grain and docs a delivery reads."""
+        return self.project / "target" / "manifest.json"
 
     def dbt(self, *args: str, db: Path | None = None) -> subprocess.CompletedProcess:
         env = {**os.environ, "DELIVERIES_TEST_DB": str(db or self.db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "0"}
@@ -80,19 +72,25 @@ class Harness:
         return proc
 
 
+def stub_names(project: Path) -> list[str]:
+    """Models the copied SQL refs that the copy does not define: the marts and the like."""
+    files = [*(project / "models").rglob("*.sql"), *(project / "seeds").rglob("*.csv")]
+    used = {name for p in files if p.suffix == ".sql" for name in REF.findall(p.read_text(encoding="utf-8"))}
+    return sorted(used - {p.stem for p in files})
+
+
 def make_project(root: Path) -> Path:
     project = root / "project"
-    for sub in ("models", "macros", "seeds"):
-        shutil.copytree(DBT_PROJECT_DIR / sub / "deliveries", project / sub / "deliveries")
+    for rel in COPIED:
+        source = DBT_PROJECT_DIR / rel
+        if source.is_dir():
+            shutil.copytree(source, project / rel)
+        elif source.is_file():
+            (project / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, project / rel)
     (project / "models" / "stub").mkdir(parents=True)
-    for name in STUBS:
+    for name in stub_names(project):
         (project / "models" / "stub" / f"{name}.sql").write_text(f"select * from handmade.{name}\n")
-    (project / "macros" / "generate_schema_name.sql").write_text(
-        "{% macro generate_schema_name(custom_schema_name, node) -%}"
-        "{%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}"
-        "{%- endif -%}{%- endmacro %}\n"
-    )
-    (project / "dbt_project.yml").write_text(PROJECT_YML)
     (project / "profiles.yml").write_text(PROFILES_YML)
     return project
 

@@ -63,8 +63,9 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
     ]
     equipment = {inst[0]: [f"{inst[0]}-EQ{j}" for j in range(3)] for inst in INSTITUTIONS}
     facility_factor = {eq: math.exp(rnd.gauss(0, 0.35)) for eqs in equipment.values() for eq in eqs}
-    exams, doses = [], []
-    last_raa = None
+    exams: list[tuple] = []
+    doses: list[tuple] = []
+    last_raa: str | None = None
     for i in range(n_exams):
         inst = rnd.choice(INSTITUTIONS)
         eq = rnd.choice(equipment[inst[0]])
@@ -217,7 +218,7 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
             ],
             doses,
         ),
-        "stg_npr__files": (
+        "int_files": (
             ["file_id", "module", "institution_orgnr", "period_from"],
             [
                 (f"F{inst[0]}-{m:02d}", "rad", inst[0], dt.date(year, m, 1))
@@ -317,7 +318,9 @@ def build(
     try:
         con.execute(f"create schema if not exists {schema}")
         for name, (cols, rows) in _tables(seed, year, n_exams, n_series).items():
-            arrow = pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)})  # noqa: F841
+            arrow = pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)})
+            if "year" in cols:  # integer, as the marts' contracts declare it (Python ints are BIGINT)
+                arrow = arrow.set_column(cols.index("year"), "year", arrow.column("year").cast(pa.int32()))
             con.execute(f"create or replace table {schema}.{name} as select * from arrow")
         con.execute(f"drop table if exists {schema}.population")
         con.execute(

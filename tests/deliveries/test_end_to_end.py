@@ -29,7 +29,7 @@ def _pick_median_dose(warehouse: Path) -> dict:
         rows = con.execute(
             """
             with facility as (
-                select facility_id, procedure_code from intermediate.dlv_facility_typical_values
+                select facility_id, procedure_code from intermediate.int_deliveries__facility_typical_values
                 where year = ? and dose_type = 'CTDIVOL' and n_examinations % 2 = 1
                   and n_examinations = n_patients and n_patients >= 5
             ),
@@ -38,7 +38,7 @@ def _pick_median_dose(warehouse: Path) -> dict:
                     row_number() over w as pos,
                     count(*) over (partition by d.facility_id, d.procedure_code) as n,
                     lead(d.value) over w as next_value, lag(d.value) over w as prev_value
-                from intermediate.dlv_imaging_doses as d
+                from intermediate.int_deliveries__imaging_doses as d
                 inner join facility using (facility_id, procedure_code)
                 where d.dose_type = 'CTDIVOL' and d.has_activity and d.is_standard_adult and d.year = ?
                 window w as (partition by d.facility_id, d.procedure_code order by d.value)
@@ -91,7 +91,7 @@ def _resend_with_changed_dose(inbox: Path, pick: dict) -> Path:
         ):
             if (
                 visit.get("episodeID") != pick["episode_id"]
-                or int(visit.get("prosNr")) != pick["procedure_no"]
+                or int(visit.get("prosNr", "")) != pick["procedure_no"]
             ):
                 continue
             for ind in visit:
@@ -100,12 +100,12 @@ def _resend_with_changed_dose(inbox: Path, pick: dict) -> Path:
                     and _local(ind) == "Doseindikator"
                     and ind.get("doseType") == "CTDIVOL"
                 ):
-                    ind.set("verdi", f"{float(ind.get('verdi')) * factor:.6f}")
+                    ind.set("verdi", f"{float(ind.get('verdi', '')) * factor:.6f}")
                     changed += 1
     assert changed == 1, f"expected one CTDIVOL indicator to change in {source}, changed {changed}"
-    extraction = dt.date.fromisoformat(melding.get("uttakDato")) + dt.timedelta(days=1)
+    extraction = dt.date.fromisoformat(melding.get("uttakDato", "")) + dt.timedelta(days=1)
     melding.set("uttakDato", extraction.isoformat())
-    melding.set("lopenr", str(int(melding.get("lopenr")) + 500000))
+    melding.set("lopenr", str(int(melding.get("lopenr", "")) + 500000))
     target = source.with_name(f"resent_{source.name}")
     tree.write(str(target), xml_declaration=True, encoding=tree.docinfo.encoding)
     return target

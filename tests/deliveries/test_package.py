@@ -1,4 +1,4 @@
-"""Delivery folders: files, spreadsheet, manifest, and the diff of two deliveries in a row."""
+"""Delivery folders: files, spreadsheet, manifest, grain, and the diff of two deliveries in a row."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
-from deliver import DeliveryError, deliver
+from deliver import DeliveryError, deliver, grain_keys
+from extract.lake import LEDGER_SCHEMA
 from orchestration.cli import main as cli_main
-from tests.deliveries.conftest import YEAR
+from tests.deliveries.conftest import YEAR, Harness
 
 CUT = "2026-03-31"
+REBUILD = ["--select", "path:models/intermediate/deliveries", "path:models/deliveries"]
 
 
 def _serve(harness_db: Path, data_dir: Path) -> Path:
@@ -26,18 +28,24 @@ def _serve(harness_db: Path, data_dir: Path) -> Path:
     shutil.copy(harness_db, data_dir / "warehouse.duckdb")
     ledger = data_dir / "lake" / "_ledger"
     ledger.mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        pa.table(
-            {
-                "file_id": ["a" * 64, "b" * 64],
-                "status": ["loaded", "rejected"],
-                "module": ["raa", "rad"],
-                "reason_class": [None, "schema"],
-            }
-        ),
-        ledger / "part-0.parquet",
-    )
+    rows = [
+        {"file_id": "b" * 64, "status": "rejected", "module": "rad", "reason_class": "schema"},
+        {"file_id": "a" * 64, "status": "loaded", "module": "raa", "reason_class": None},
+    ]
+    pq.write_table(pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA), ledger / "part-0.parquet")
     return data_dir
+
+
+def deliver_from(harness: Harness, data_dir: Path, kind: str, **kwargs) -> Path:
+    """`deliver` with the data directory's layout, the grain from the scratch project's manifest."""
+    return deliver(
+        kind,
+        warehouse=data_dir / "warehouse.duckdb",
+        lake=data_dir / "lake",
+        deliveries=data_dir / "deliveries",
+        dbt_manifest=harness.manifest,
+        **kwargs,
+    )
 
 
 @pytest.fixture
@@ -45,8 +53,8 @@ def data_dir(harness, tmp_path) -> Path:
     return _serve(harness.db, tmp_path / "data")
 
 
-def test_first_dsa_delivery_has_every_file_and_a_full_manifest(data_dir):
-    folder = deliver("dsa", year=YEAR, data_dir=data_dir, cut=CUT)
+def test_first_dsa_delivery_has_every_file_and_a_full_manifest(harness, data_dir):
+    folder = deliver_from(harness, data_dir, "dsa", year=YEAR, cut=CUT)
     assert folder == data_dir / "deliveries" / "dsa" / CUT
     manifest = json.loads((folder / "manifest.json").read_text())
     tables = sorted(manifest["tables"])
@@ -80,12 +88,12 @@ def _change_one_median_dose(harness, db: Path) -> dict:
     con = duckdb.connect(str(db))
     try:
         facility = con.execute(
-            "select facility_id, procedure_code from intermediate.dlv_facility_typical_values "
+            "select facility_id, procedure_code from intermediate.int_deliveries__facility_typical_values "
             "where dose_type = 'CTDIVOL' and n_examinations % 2 = 1 and n_patients >= 5 "
             "order by facility_id limit 1"
         ).fetchall()[0]
         doses = con.execute(
-            "select dose_id, value from intermediate.dlv_imaging_doses where facility_id = ? "
+            "select dose_id, value from intermediate.int_deliveries__imaging_doses where facility_id = ? "
             "and procedure_code = ? and dose_type = 'CTDIVOL' and has_activity and is_standard_adult "
             "order by value",
             list(facility),
@@ -97,17 +105,17 @@ def _change_one_median_dose(harness, db: Path) -> dict:
         )
     finally:
         con.close()
-    harness.dbt("run", "--select", "path:models/deliveries", db=db)
+    harness.dbt("run", *REBUILD, db=db)
     return {"facility_id": facility[0], "procedure_code": facility[1], "old": doses[mid][1], "new": new_value}
 
 
 def test_second_delivery_diff_shows_exactly_the_changed_dose(harness, data_dir, tmp_path):
-    first = deliver("dsa", year=YEAR, data_dir=data_dir, cut=CUT)
+    first = deliver_from(harness, data_dir, "dsa", year=YEAR, cut=CUT)
     resent = tmp_path / "resent.duckdb"
     shutil.copy(harness.db, resent)
     change = _change_one_median_dose(harness, resent)
     shutil.copy(resent, data_dir / "warehouse.duckdb")
-    second = deliver("dsa", year=YEAR, data_dir=data_dir, cut=CUT)
+    second = deliver_from(harness, data_dir, "dsa", year=YEAR, cut=CUT)
     assert second.name == f"{CUT}_v2" and first.is_dir()
     manifest = json.loads((second / "manifest.json").read_text())
     assert manifest["previous_delivery"] == CUT
@@ -132,8 +140,8 @@ def test_second_delivery_diff_shows_exactly_the_changed_dose(harness, data_dir, 
     assert diff["tables"]["dsa_drl"]["changed"] <= 1
 
 
-def test_rhf_month_delivery_filters_monthly_tables(data_dir):
-    folder = deliver("rhf", year=YEAR, month=3, data_dir=data_dir, cut=CUT)
+def test_rhf_month_delivery_filters_monthly_tables(harness, data_dir):
+    folder = deliver_from(harness, data_dir, "rhf", year=YEAR, month=3, cut=CUT)
     imaging = pq.read_table(folder / "rhf_imaging_activity.parquet")
     assert set(imaging.column("month").to_pylist()) == {3}
     activity = pq.read_table(folder / "rhf_rt_activity.parquet")
@@ -141,21 +149,104 @@ def test_rhf_month_delivery_filters_monthly_tables(data_dir):
     assert json.loads((folder / "manifest.json").read_text())["period"] == f"{YEAR}-03"
 
 
-def test_cli_writes_a_delivery(data_dir):
+def _models_meta_grain(manifest: Path) -> dict[str, list[str]]:
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return {n["name"]: n["config"]["meta"]["grain"] for n in nodes if "grain" in n["config"].get("meta", {})}
+
+
+@pytest.mark.parametrize("kind", ["dsa", "rhf"])
+def test_every_table_is_keyed_by_its_models_meta_grain(harness, data_dir, kind):
+    """The grain in the manifest and behind diff.json is the model's `meta.grain`, a true key of
+    the delivered rows, and never the fallback of all columns."""
+    folder = deliver_from(harness, data_dir, kind, year=YEAR, cut=CUT)
+    tables = json.loads((folder / "manifest.json").read_text())["tables"]
+    declared = _models_meta_grain(harness.manifest)
+    assert tables and set(tables) <= set(declared)
+    for name, table in tables.items():
+        data = pq.read_table(folder / f"{name}.parquet")
+        assert table["grain"] == declared[name], name
+        assert len(table["grain"]) < data.num_columns, name
+        keys = {tuple(row[c] for c in table["grain"]) for row in data.to_pylist()}
+        assert len(keys) == data.num_rows, f"{name}: {table['grain']} is not a key"
+    diff = json.loads((folder / "diff.json").read_text())
+    assert {n: t["grain"] for n, t in diff["tables"].items()} == {n: t["grain"] for n, t in tables.items()}
+    if kind == "rhf":
+        assert tables["rhf_rt_migration"]["grain"] == ["year", "residence_rhf_name", "treatment_rhf_name"]
+
+
+def test_grain_keys_reads_the_models_own_meta(tmp_path):
+    """Not a data test's arguments, not another package's model of the same name."""
+
+    def node(name: str, package: str, grain: list[str] | None, kind: str = "model") -> dict:
+        meta = {"grain": grain} if grain else {}
+        return {
+            "name": name,
+            "resource_type": kind,
+            "package_name": package,
+            "config": {"meta": meta},
+            "description": "  Grain: one row per\n a x b.\n",
+            "columns": {"a": {"name": "a", "description": "the a."}},
+        }
+
+    nodes = {
+        "model.proj.t": node("t", "proj", ["a", "b"]),
+        "model.other.t": node("t", "other", ["z"]),
+        "test.proj.unique_t": {
+            **node("unique_t", "proj", None, "test"),
+            "test_metadata": {"kwargs": {"columns": ["c"]}},
+        },
+        "model.proj.u": node("u", "proj", None),
+    }
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"metadata": {"project_name": "proj"}, "nodes": nodes}))
+    docs = grain_keys(manifest)
+    assert set(docs) == {"t", "u"}
+    assert docs["t"] == {
+        "grain": ["a", "b"],
+        "description": "Grain: one row per a x b.",
+        "columns": {"a": "the a."},
+    }
+    assert docs["u"]["grain"] is None
+    with pytest.raises(DeliveryError, match="no dbt manifest"):
+        grain_keys(tmp_path / "missing.json")
+
+
+def test_cli_writes_a_delivery(harness, data_dir, monkeypatch, capsys):
+    monkeypatch.setattr("orchestration.settings.DBT_MANIFEST", harness.manifest)
     assert cli_main(["deliver", "rhf", "--year", str(YEAR), "--data-dir", str(data_dir)]) == 0
     (folder,) = (data_dir / "deliveries" / "rhf").iterdir()
     assert (folder / "manifest.json").is_file()
+    assert capsys.readouterr().out.strip() == str(folder)
 
 
-def test_bad_requests_fail_clearly_and_leave_nothing(tmp_path, data_dir):
+def test_cli_refuses_bad_arguments_with_a_message(tmp_path, capsys):
+    for argv in (["deliver", "rhf", "--year", "2025", "--month", "13"], ["deliver", "dsa", "--year", "x"]):
+        with pytest.raises(SystemExit) as exit_:
+            cli_main(argv)
+        assert exit_.value.code == 2 and "error:" in capsys.readouterr().err
+    assert cli_main(["deliver", "dsa", "--year", "2025", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "no served warehouse" in err and "Traceback" not in err
+
+
+def test_bad_requests_fail_clearly_and_leave_nothing(harness, tmp_path, data_dir):
     with pytest.raises(DeliveryError, match="no served warehouse"):
-        deliver("dsa", year=YEAR, data_dir=tmp_path / "empty")
+        deliver_from(harness, tmp_path / "empty", "dsa", year=YEAR)
     with pytest.raises(DeliveryError, match="unknown delivery kind"):
-        deliver("xyz", year=YEAR, data_dir=data_dir)
+        deliver_from(harness, data_dir, "xyz", year=YEAR)
     with pytest.raises(DeliveryError, match="month"):
-        deliver("rhf", year=YEAR, month=13, data_dir=data_dir)
+        deliver_from(harness, data_dir, "rhf", year=YEAR, month=13)
     with pytest.raises(DeliveryError, match="cut"):
-        deliver("rhf", year=YEAR, data_dir=data_dir, cut="yesterday")
+        deliver_from(harness, data_dir, "rhf", year=YEAR, cut="yesterday")
+    with pytest.raises(DeliveryError, match="no dbt manifest"):
+        deliver(
+            "rhf",
+            year=YEAR,
+            warehouse=data_dir / "warehouse.duckdb",
+            lake=data_dir / "lake",
+            deliveries=data_dir / "deliveries",
+            dbt_manifest=tmp_path / "missing.json",
+        )
     assert not (tmp_path / "empty" / "deliveries").exists()
     leftovers = list((data_dir / "deliveries").rglob(".tmp-*")) if (data_dir / "deliveries").exists() else []
     assert leftovers == []
@@ -164,13 +255,15 @@ def test_bad_requests_fail_clearly_and_leave_nothing(tmp_path, data_dir):
 def test_year_before_end_of_april_is_provisional(harness, tmp_path):
     early = tmp_path / "early.duckdb"
     shutil.copy(harness.db, early)
-    harness.dbt("run", "--select", "path:models/deliveries", "--vars", "{cut_date: '2026-03-31'}", db=early)
+    harness.dbt("run", *REBUILD, "--vars", "{cut_date: '2026-03-31'}", db=early)
     data_dir = _serve(early, tmp_path / "data")
-    folder = deliver("rhf", year=YEAR, data_dir=data_dir, cut="2026-03-31")
+    folder = deliver_from(harness, data_dir, "rhf", year=YEAR, cut="2026-03-31")
     assert json.loads((folder / "manifest.json").read_text())["provisional"] is True
     assert set(pq.read_table(folder / "rhf_rt_activity.parquet").column("is_provisional").to_pylist()) == {
         True
     }
     assert "Provisional:" in (folder / "report.html").read_text()
-    complete = deliver("rhf", year=YEAR, data_dir=_serve(harness.db, tmp_path / "later"), cut="2026-11-27")
+    complete = deliver_from(
+        harness, _serve(harness.db, tmp_path / "later"), "rhf", year=YEAR, cut="2026-11-27"
+    )
     assert json.loads((complete / "manifest.json").read_text())["provisional"] is False

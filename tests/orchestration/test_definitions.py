@@ -11,6 +11,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
+from extract import lake as lk
 from extract.lake import LEDGER_SCHEMA
 from extract.model.messages import MODULES, lake_tables
 from orchestration.resources import DataDir
@@ -105,7 +106,7 @@ def test_nightly_refresh_only_when_something_is_stale(defs, tmp_path, generated_
         return schedule_def(context)
 
     assert "not published" in evaluate().tags["stralebruk/stale"]
-    ledger = paths.lake / "_ledger"
+    ledger = lk.ledger_dir(paths.lake)
     ledger.mkdir(parents=True)
     pq.write_table(LEDGER_SCHEMA.empty_table(), ledger / "b1.parquet")
     paths.served_warehouse.write_bytes(b"")

@@ -46,6 +46,7 @@ def test_a_reader_does_not_block_a_rebuild_and_sees_new_data_after_reopening(pip
         text=True,
     )
     try:
+        assert reader.stdout is not None
         before = int(reader.stdout.readline())
         with contextlib.redirect_stdout(io.StringIO()) as output:
             code = run_pipeline(data_dir=paths.data_dir)

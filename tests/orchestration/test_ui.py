@@ -1,7 +1,9 @@
-"""`stralebruk ui` serves the asset graph over GraphQL and stops cleanly on SIGINT by its pid."""
+"""`stralebruk ui` serves the asset graph over GraphQL and stops cleanly on SIGINT by its pid, and
+its code location loads without a name-mismatch warning in a clone in any folder."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.settings import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT, Paths
+from orchestration.ui import ui_command, ui_environment
 from tests.contract import DELIVERY_ASSETS, DELIVERY_MODELS, MARTS
 
 pytestmark = pytest.mark.slow
@@ -36,7 +39,8 @@ def _descendants(pid: int) -> set[int]:
         except OSError:
             continue
         parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = set(), {pid}
+    found: set[int] = set()
+    frontier = {pid}
     while frontier:
         frontier = {child for child, parent in parents.items() if parent in frontier} - found
         found |= frontier
@@ -92,6 +96,7 @@ def test_ui_serves_the_asset_graph_and_stops_cleanly(tmp_path, dbt_manifest):
         ui.send_signal(signal.SIGINT)
         output, _ = ui.communicate(timeout=90)
         assert ui.returncode == 0, output[-3000:]
+        assert "does not match the name" not in output  # the code location name (test below)
         deadline = time.monotonic() + 15
         while any(_alive(p) for p in children) and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -101,3 +106,27 @@ def test_ui_serves_the_asset_graph_and_stops_cleanly(tmp_path, dbt_manifest):
         if ui.poll() is None:
             ui.kill()
             ui.wait()
+
+
+def test_a_clone_in_any_folder_loads_its_code_location_without_a_name_warning(tmp_path, dbt_manifest):
+    """dagster names the location after [tool.dg.project] `code_location_name`, the component tree
+    after the same key or else the folder: unset, every load in a clone folder named otherwise than
+    the package warned (34 times at `stralebruk ui`'s start)."""
+    assert "-m" not in ui_command(3000)[3:]  # the UI takes its target from pyproject.toml, as below
+    clone = tmp_path / "a-clone-named-otherwise"
+    clone.mkdir()
+    for name in ("orchestration", "deliver", "extract", "synth", "dbt_project"):
+        (clone / name).symlink_to(PROJECT_ROOT / name)
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", clone)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate"],
+        cwd=clone,
+        env=ui_environment(Paths.from_env(tmp_path / "data")),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert "Validation successful for code location stralebruk." in output
+    assert "does not match the name" not in output, output[-3000:]

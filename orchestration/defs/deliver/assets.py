@@ -1,12 +1,15 @@
 """Delivery folders for DSA (yearly) and the regional health authorities (monthly), from the served
 warehouse; each asset checks what it published for small patient cells."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from deliver.checks import delivery_suppression_max, parquet_tables, small_cells
 from orchestration.checks import latest_period
 from orchestration.defs.serve.assets import SERVED_WAREHOUSE
 from orchestration.resources import DataDir
+from orchestration.settings import DBT_MANIFEST
 
 NO_SMALL_CELLS = "no_small_patient_cells"
 
@@ -18,8 +21,10 @@ class DeliveryConfig(dg.Config):
     """Month, RHF only; default: the whole year."""
 
 
-def _deliver(kind: str, context: dg.AssetExecutionContext, config: DeliveryConfig, data: DataDir):
-    from deliver import deliver  # the deliveries package; imported at run time
+def _deliver(
+    kind: str, context: dg.AssetExecutionContext, config: DeliveryConfig, data: DataDir
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    from deliver import deliver  # the packaging (xlsxwriter, jinja2, matplotlib): imported at run time
 
     paths = data.paths()
     year = config.year
@@ -29,7 +34,15 @@ def _deliver(kind: str, context: dg.AssetExecutionContext, config: DeliveryConfi
             raise dg.Failure(f"no loaded files in {paths.lake}: nothing to deliver")
         year = last[0]
     month = config.month if kind == "rhf" else None
-    folder = deliver(kind, year=year, month=month, data_dir=paths.data_dir)
+    folder = deliver(
+        kind,
+        year=year,
+        month=month,
+        warehouse=paths.served_warehouse,
+        lake=paths.lake,
+        deliveries=paths.deliveries,
+        dbt_manifest=DBT_MANIFEST,
+    )
     context.log.info(f"{kind} delivery for {year}{f'-{month:02d}' if month else ''}: {folder}")
     tables = parquet_tables(folder)
     threshold = delivery_suppression_max(folder)
@@ -69,7 +82,9 @@ def _check_spec(key: str) -> dg.AssetCheckSpec:
     kinds={"parquet", "csv"},
     check_specs=[_check_spec("dsa_delivery")],
 )
-def dsa_delivery(context: dg.AssetExecutionContext, config: DeliveryConfig, data: DataDir):
+def dsa_delivery(
+    context: dg.AssetExecutionContext, config: DeliveryConfig, data: DataDir
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The yearly delivery to DSA (dsa_* tables) as a folder pinned to a data cut."""
     yield from _deliver("dsa", context, config, data)
 
@@ -80,6 +95,8 @@ def dsa_delivery(context: dg.AssetExecutionContext, config: DeliveryConfig, data
     kinds={"parquet", "csv"},
     check_specs=[_check_spec("rhf_delivery")],
 )
-def rhf_delivery(context: dg.AssetExecutionContext, config: DeliveryConfig, data: DataDir):
+def rhf_delivery(
+    context: dg.AssetExecutionContext, config: DeliveryConfig, data: DataDir
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The monthly delivery to the regional health authorities (rhf_* tables)."""
     yield from _deliver("rhf", context, config, data)

@@ -81,6 +81,8 @@ def extract_lake(context: dg.AssetExecutionContext, data: DataDir) -> Iterator[d
     context.log.info(
         f"{', '.join(sorted(modules)) if modules is not None else 'all modules'}: {summary_line(summary)}"
     )
+    for path, why in sorted(summary.set_aside.items()):
+        context.log.warning(f"inbox entry set aside (looked at again next run): {path}: {why}")
     # Files of no known module are reported with the first selected module, as before one step per module.
     unattributed = True
     for key, (module, table) in _TABLE_KEYS.items():
@@ -95,7 +97,8 @@ def extract_lake(context: dg.AssetExecutionContext, data: DataDir) -> Iterator[d
             unattributed = False
         yield dg.MaterializeResult(asset_key=key, metadata=metadata)
     if LEDGER in selected:
-        yield dg.MaterializeResult(asset_key=LEDGER, metadata=ledger_metadata(lake))
+        metadata = {**ledger_metadata(lake), "entries_set_aside": len(summary.set_aside)}
+        yield dg.MaterializeResult(asset_key=LEDGER, metadata=metadata)
     if FINDINGS in selected:
         yield dg.MaterializeResult(asset_key=FINDINGS, metadata={"rows_in_lake": lk.findings_rows(lake)})
 
@@ -113,12 +116,13 @@ def summary_metadata(summary: "IngestSummary", module: str, unattributed: bool) 
 
 
 def summary_line(summary: "IngestSummary") -> str:
+    aside = f"; {len(summary.set_aside)} set aside" if summary.set_aside else ""
     if not summary.files_seen:
-        return "no new files"
+        return "no new files" + aside
     rows = sum(summary.rows.values())
     return (
         f"{summary.files_seen} new files: {summary.loaded} loaded, {summary.rejected} rejected, "
-        f"{summary.duplicates} duplicate; {rows:,} rows, {summary.findings} findings "
+        f"{summary.duplicates} duplicate{aside}; {rows:,} rows, {summary.findings} findings "
         f"in {summary.seconds:.1f}s"
     )
 
@@ -133,7 +137,8 @@ def ledger_metadata(lake: Path) -> dict:
 @dg.asset_check(
     asset=LEDGER,
     blocking=True,
-    description="Files in = loaded + rejected + duplicate; rows per lake table = rows the ledger recorded.",
+    description="Files the last ingest scanned = loaded + rejected + duplicate + set aside (with reason); "
+    "rows per lake table = rows the ledger recorded. Files arriving after that scan are the next run's.",
 )
 def ledger_reconciles(data: DataDir) -> dg.AssetCheckResult:
     from orchestration.checks import reconcile_ledger
