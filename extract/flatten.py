@@ -4,8 +4,9 @@ lxml calls `Flattener.start` once per element (and nothing at its end: the paren
 element of the parent kind, see `Flattener.__init__`): no tree is built, each element becomes one
 tuple `(record_no, carried parent keys [+ ordinal], own attributes)` in its table's list, and every
 FLUSH_EVERY elements the lists become Arrow record batches (`to_batch`) handed to the sink. `fid`
-is replaced here by `person_pseudonym` + `fid_valid`; the raw value never leaves this object. The
-record rules (`extract.checks.RecordRules`) run as per-kind hooks on the rows as they are made.
+is replaced here by `person_pseudonym` + `fid_valid`; the raw value never leaves this object; a
+valid fødselsnummer in any other field is replaced per batch (`extract.personal`). The record rules
+(`extract.checks.RecordRules`) run as per-kind hooks on the rows as they are made.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from extract.model.faults import Rejected
 from extract.model.messages import ELEMENTS, LINEAGE_COLUMNS, ROOT, VERSIONS
 from extract.model.plan import ARROW_TYPES, Plan, TableInfo
 from extract.model.xsd import MSGHEAD_NS
+from extract.personal import guard_batch, guarded_columns, is_fnr
 from extract.pseudonym import fid_valid, pseudonymise
 
 # Rows (tuples, all tables together) become Arrow every FLUSH_EVERY elements (a power of two). Small
@@ -114,6 +116,8 @@ class Flattener:
         self.n = 0
         self.flush_mask = FLUSH_EVERY - 1
         self.rows: dict[str, list[tuple]] = {t: [] for t in pl.tables}
+        # per table, the columns the fødselsnummer guard looks at (`extract.personal`), per batch
+        self.guarded = {t: guarded_columns(info) for t, info in pl.tables.items()}
         self.counts: dict[str, int] = dict.fromkeys(pl.tables, 0)
         self.lineage: list | None = None
         self.lineage_arrays: list[pa.Array] = []
@@ -274,6 +278,9 @@ class Flattener:
 
     def _message(self, vals: tuple) -> None:
         h = dict(zip((a.name for a in ELEMENTS[ROOT].attrs), vals, strict=True))
+        # Header values reach the ledger and every row's lineage: no fødselsnummer there either
+        # (the message row itself is guarded with its batch, which reports it).
+        h = {k: pseudonymise(v, self.key) if is_fnr(v) else v for k, v in h.items()}
         if h["versjon"] != self.pl.version:
             self._reject(
                 faults.UNKNOWN_VERSION if h["versjon"] not in VERSIONS else faults.SCHEMA_INVALID,
@@ -306,7 +313,11 @@ class Flattener:
         for table, rows in self.rows.items():
             if rows:
                 self.counts[table] += len(rows)
-                self.sink(table, to_batch(self.pl.tables[table], rows, self.lineage_arrays))
+                info = self.pl.tables[table]
+                batch = to_batch(info, rows, self.lineage_arrays)
+                if self.guarded[table]:
+                    batch = guard_batch(info, self.guarded[table], batch, self.key, self.rules.findings)
+                self.sink(table, batch)
                 rows.clear()
 
 

@@ -6,7 +6,13 @@
 - The inbox is scanned recursively in sorted order; path components starting with `_` or `.` are
   ignored. A file is *seen* when the ledger has its (SHA-256, path); seen files are skipped
   silently (a fast path trusts an unchanged path, size and mtime without hashing). The same bytes
-  under a new path are recorded as `duplicate` and not loaded again.
+  as a *loaded* file under a new path are recorded as `duplicate` and not loaded again (the same
+  bytes as a rejected file are read again: a rejected file whose content changes is tried again).
+- Only stable regular files inside the inbox are read; other entries and files still changing are
+  set aside with their reason (`IngestSummary.set_aside`, the scan record `<lake>/_scan.json`) and
+  looked at again by the next ingest (`extract.inbox`).
+- The pseudonym key's fingerprint is recorded with the lake; another key is refused
+  (`extract.keys`; a deliberate change is `extract.rotate`).
 - `modules={"str"}` ingests only files whose namespace (sniffed from the first bytes) names one of
   those modules. Files whose module cannot be told (not XML, unknown module) are taken by every
   caller: whichever runs first records them, and the ledger makes the others skip them.
@@ -40,15 +46,18 @@ from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from extract import lake as lk
 from extract.crosscheck import cross_piece_findings
-from extract.inbox import FileTask, Scan, inbox_files, pending_bytes
+from extract.inbox import FileTask, Scan, inbox_files, pending_bytes, unchanged
+from extract.keys import check_key
 from extract.model import faults
 from extract.model.messages import MODULES
 from extract.pseudonym import pseudonym_key
 from extract.split import Cut
 from extract.workers import (
+    SET_ASIDE,
     PieceResult,
     Pool,
     ledger_row,
@@ -57,6 +66,7 @@ from extract.workers import (
     rejected_row,
     run_batch,
     run_piece,
+    set_aside_row,
 )
 
 __all__ = ["IngestSummary", "inbox_files", "ingest", "main"]  # inbox_files: callers outside extract/
@@ -67,6 +77,7 @@ PIECES_PER_WORKER = 2  # at least: room to balance (measured best of 1, 2, 3 on 
 STREAM_ABOVE = 16 << 20  # files larger than this get a batch of their own (rows not held in memory)
 BATCH_FILES = 200
 INLINE_BELOW = 1 << 20  # less new data than this: no worker processes
+SETTLE_ENV = "STRALEBRUK_SETTLE_SECONDS"
 
 
 @dataclass
@@ -76,6 +87,9 @@ class IngestSummary:
     rejected: int = 0
     duplicates: int = 0
     skipped: int = 0  # already in the ledger, or another module's
+    # inbox entries not read, path -> why (odd entries, files still changing): no ledger row, so
+    # the next ingest looks at them again; also in the lake's scan record (`extract.lake.write_scan`)
+    set_aside: dict[str, str] = field(default_factory=dict)
     rows: dict[tuple[str, str], int] = field(default_factory=dict)
     findings: int = 0
     seconds: float = 0.0
@@ -84,7 +98,7 @@ class IngestSummary:
     # (module, status) -> files; module "" for files whose module could not be told
     files_by_module: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    def count(self, rows: list[lk.LedgerRow]) -> None:
+    def count(self, rows: list[lk.LedgerRow]) -> None:  # committed rows only
         for r in rows:
             status = r.status or ""
             module = r.module if r.module in MODULES else ""
@@ -173,7 +187,12 @@ class _Coordinator:
         self.group, self.group_bytes = [], 0
 
     def _commit(self, batch_id: str, rows: list[lk.LedgerRow]) -> None:
-        self.summary.count(lk.commit(self.lake, batch_id, rows))
+        for r in rows:
+            if r.status == SET_ASIDE:
+                self.summary.set_aside[r.path] = r.reason or ""
+        rows = [r for r in rows if r.status != SET_ASIDE]
+        if rows:
+            self.summary.count(lk.commit(self.lake, batch_id, rows))
 
     def collect(self, block: bool) -> None:
         if not self.futures:
@@ -207,17 +226,29 @@ class _Coordinator:
         while self.futures:
             self.collect(block=True)
         if self.duplicates:
-            # Same bytes, same header: copied from the original's row (this run's or earlier).
-            first = {
-                r["file_id"]: r
-                for r in lk.read_ledger(self.lake).to_pylist()
-                if r["status"] != faults.DUPLICATE
-            }
-            rows = [
-                dataclasses.replace(r, **{k: first.get(r.file_id, {}).get(k) for k in lk.HEADER_FIELDS})
-                for r in self.duplicates
-            ]
-            self._commit(self.batch_id(), rows)
+            self._commit(self.batch_id(), self._settle_duplicates())
+
+    def _settle_duplicates(self) -> list[lk.LedgerRow]:
+        """A copy is a duplicate of a loaded file (same header, copied from its row). A copy of a
+        file this run rejected gets the same verdict (same bytes); of one it could not read, it is
+        set aside too."""
+        first: dict[str, dict] = {}
+        for r in lk.read_ledger(self.lake).to_pylist():
+            if r["status"] == faults.LOADED or (r["status"] == faults.REJECTED and r["file_id"] not in first):
+                first[r["file_id"]] = r
+        rows = []
+        for r in self.duplicates:
+            orig = first.get(r.file_id)
+            if orig is None:
+                rows.append(dataclasses.replace(r, status=SET_ASIDE, reason=faults.SKIP_TWIN_NOT_READ))
+                continue
+            header: dict[str, Any] = {k: orig.get(k) for k in lk.HEADER_FIELDS}
+            if orig["status"] == faults.LOADED:
+                rows.append(dataclasses.replace(r, **header))
+            else:
+                verdict: dict[str, Any] = {"reason_class": orig["reason_class"], "reason": orig["reason"]}
+                rows.append(dataclasses.replace(r, status=faults.REJECTED, **header, **verdict))
+        return rows
 
 
 def ingest(
@@ -228,13 +259,20 @@ def ingest(
     progress: bool = False,
     modules: set[str] | None = None,
     validate: bool = True,
+    settle: float | None = None,
 ) -> IngestSummary:
-    """Load every new file of `inbox` into `lake` (see the module docstring)."""
+    """Load every new file of `inbox` into `lake` (see the module docstring). `settle`: seconds a
+    file must have been left unchanged before it is read (default `STRALEBRUK_SETTLE_SECONDS`, else
+    0: files are read once they did not change while hashed; uploads are written under a name
+    starting with `.` or `_` and renamed when complete). Raises `extract.keys.KeyMismatch` when the
+    lake was built under another pseudonym key."""
     t_start = time.perf_counter()
     inbox, lake = Path(inbox), Path(lake)
     workers = workers or os.cpu_count() or 1
+    settle = settle_seconds() if settle is None else settle
     key = pseudonym_key()  # read (and warned about) once, here; workers get it as an argument
     with lk.lake_lock(lake):
+        check_key(lake, key)
         lk.init_lake(lake)
         lk.remove_orphans(lake)
         seen = lk.seen_files(lake)
@@ -243,13 +281,24 @@ def ingest(
         pool = Pool(workers)
         try:
             run = _Coordinator(lake, pool, workers, key, validate, progress)
-            scan = Scan(inbox, seen, modules, run.pieces)
+            scan = Scan(inbox, seen, modules, run.pieces, settle)
             for task, duplicate, cut in scan:
                 run.add(task, duplicate, cut)
             run.finish()
         finally:
             pool.close()
-    summary = run.summary
+        summary = run.summary
+        summary.set_aside = {**scan.listing.set_aside, **summary.set_aside}
+        lk.write_scan(
+            lake,
+            {
+                "run_id": run.run_id,
+                "inbox": str(inbox),
+                "modules": sorted(modules) if modules is not None else None,
+                "files": scan.listing.files,
+                "set_aside": summary.set_aside,
+            },
+        )
     summary.skipped = scan.skipped
     summary.seconds = time.perf_counter() - t_start
     summary.peak_rss_mb = max(summary.peak_rss_mb, peak_rss_mb())
@@ -258,10 +307,24 @@ def ingest(
     return summary
 
 
+def settle_seconds() -> float:
+    try:
+        return float(os.environ.get(SETTLE_ENV) or 0.0)
+    except ValueError:
+        return 0.0
+
+
 def _finish_big(lake: Path, bf: _BigFile) -> lk.LedgerRow:
     """The ledger row of a cut file once all its pieces are back (its parts are written)."""
     pieces = [bf.done[i] for i in range(bf.pieces)]
     seconds = sum(p.seconds for p in pieces)
+    task = bf.task
+    why = next((p.unreadable for p in pieces if p.unreadable is not None), None)
+    if why is None and not unchanged(task.path, task.size, task.mtime_ns):
+        why = faults.SKIP_CHANGING  # the pieces may not be the bytes hashed
+    if why is not None:
+        lk.remove_parts(lake, bf.batch_id)
+        return set_aside_row(task, why)
     for p in pieces:
         if p.rejected is not None:
             lk.remove_parts(lake, bf.batch_id)
@@ -287,6 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--module", action="append", choices=MODULES, help="only these modules (repeatable)")
     p.add_argument("--no-validate", action="store_true", help="skip XSD validation (debugging only)")
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=None,
+        help=f"read only files unchanged for this many seconds (default ${SETTLE_ENV} or 0)",
+    )
     args = p.parse_args(argv)
     s = ingest(
         args.inbox,
@@ -295,12 +364,15 @@ def main(argv: list[str] | None = None) -> int:
         progress=True,
         modules=set(args.module) if args.module else None,
         validate=not args.no_validate,
+        settle=args.settle,
     )
     print(
         f"{s.files_seen} new files: {s.loaded} loaded, {s.rejected} rejected {s.rejections or ''}, "
         f"{s.duplicates} duplicate; {s.skipped} skipped; {sum(s.rows.values())} rows, "
         f"{s.findings} findings in {s.seconds:.1f} s"
     )
+    for path, why in sorted(s.set_aside.items()):
+        print(f"set aside (looked at again next time): {path}: {why}")
     return 0
 
 

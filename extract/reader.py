@@ -12,8 +12,8 @@
   `extract.model.plan`; nothing here is per version.
 - Hardened: no DTD, no entities, no network, libxml2's size limits on (no `huge_tree`); any
   DOCTYPE is refused before parsing (`extract.sniff`), so is a stretch of over 1 MB without markup
-  (a gigantic attribute); limit errors are `unsafe_xml` rejections. Schema errors about `fid` are
-  reported without the value.
+  (a gigantic attribute); limit errors are `unsafe_xml` rejections. Schema errors are reported
+  without the value they quote (it may be personal), and no reason carries a run of 11 digits.
 - Record-level checks (`extract.checks.RecordRules`) become findings; rows are kept.
 
 A big file can be read as several *segments* (`Segment`): a byte range starting at an
@@ -27,6 +27,7 @@ caller (`extract.ingest`, `extract.crosscheck`).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import gc
 import re
@@ -40,9 +41,10 @@ from extract.checks import CrossChecks, RecordRules
 from extract.flatten import Flattener, Sink
 from extract.model import faults
 from extract.model.faults import Finding, Rejected
-from extract.model.messages import ELEMENTS, MODULES, VERSIONS
+from extract.model.messages import MODULES, VERSIONS
 from extract.model.plan import plan
 from extract.model.xsd import load_schema
+from extract.personal import scrub_findings
 from extract.sniff import Sniff
 
 BLOCK_BYTES = 1 << 16  # libxml2 validates markedly faster in small chunks
@@ -86,8 +88,23 @@ class Segment:
         return newlines - self.prefix.count(b"\n")
 
 
-_SENSITIVE = frozenset(a.name for e in ELEMENTS.values() for a in e.attrs if a.sensitive)
 _UNSAFE_WORDS = ("huge", "too long", "excessive depth", "amplification", "entity", "limit")
+# What lxml raises when a target parser with a schema fails: no error log, the message wrapped as
+# "line N: b'<message>'" (its repr of the libxml2 bytes) and " (line N)" added by str().
+_WRAPPED = re.compile(r"^line (\d+): b(['\"])(.*)\2$", re.S)
+
+
+def _unwrap(err: etree.XMLSyntaxError) -> tuple[str, int]:
+    """The message and line of an error that came without an error log entry."""
+    first = str(err.args[0]) if err.args else str(err)
+    m = _WRAPPED.match(first)
+    if m is None:
+        return first, getattr(err, "lineno", 0) or 0
+    try:
+        text = ast.literal_eval(f"b{m.group(2)}{m.group(3)}{m.group(2)}").decode("utf-8", "replace")
+    except (ValueError, SyntaxError):
+        text = m.group(3)
+    return text, int(m.group(1))
 
 
 def classify(err: etree.XMLSyntaxError, line_offset: int = 0) -> Rejected:
@@ -95,9 +112,11 @@ def classify(err: etree.XMLSyntaxError, line_offset: int = 0) -> Rejected:
     # The log also holds what the validator reported before the parser gave up: not the cause.
     parse_errors = [e for e in err.error_log if e.domain_name != "SCHEMASV"] if err.error_log else []
     entry = parse_errors[-1] if parse_errors else None
-    msg = (entry.message if entry is not None else str(err)).strip()
-    type_name = entry.type_name if entry is not None else ""
-    line = entry.line if entry is not None and entry.line else (getattr(err, "lineno", 0) or 0)
+    if entry is not None:
+        msg, type_name, line = entry.message.strip(), entry.type_name, entry.line or 0
+    else:
+        msg, line = _unwrap(err)
+        msg, type_name = msg.strip(), ""
     if "ENCODING" in type_name or "encoding" in msg.lower() or "not proper UTF-8" in msg:
         cls = faults.ENCODING_ERROR
     elif any(w in msg.lower() for w in _UNSAFE_WORDS):
@@ -107,9 +126,18 @@ def classify(err: etree.XMLSyntaxError, line_offset: int = 0) -> Rejected:
     return Rejected(cls, _reason(msg, line + line_offset if line else None))
 
 
+# The value a schema error quotes (an attribute value or element text, possibly personal, possibly
+# holding quotes itself): everything up to the words that follow it is left out.
+_QUOTED_VALUES = (
+    (re.compile(r"The value '.*' (is|has) ", re.S), r"The value (not shown) \1 "),
+    (re.compile(r"^(.*?: )'.*' is not a valid value", re.S), r"\1(value not shown) is not a valid value"),
+)
+
+
 def _reason(msg: str, line: int | None) -> str:
-    if any(f"attribute '{name}'" in msg for name in _SENSITIVE):
-        msg = re.sub(r"value '[^']*'", "value '(not shown)'", msg)  # never a fødselsnummer in a reason
+    """A reason that names what and where, never a value (`Rejected` also redacts digit runs)."""
+    for pattern, replacement in _QUOTED_VALUES:
+        msg = pattern.sub(replacement, msg)
     return f"{msg} (line {line})" if line else msg
 
 
@@ -200,7 +228,7 @@ def read_segment(
             header=fl.header,
             institutions=rules.institutions,
             rows=fl.counts,
-            findings=rules.findings,
+            findings=scrub_findings(rules.findings, key),
             cross=rules.cross,
         )
     finally:

@@ -25,9 +25,10 @@ import pyarrow as pa
 
 from extract import lake as lk
 from extract.checks import CrossChecks, resolve
-from extract.inbox import FileTask
+from extract.inbox import FileTask, unchanged
 from extract.model import faults
 from extract.model.faults import Rejected
+from extract.personal import scrub_findings
 from extract.reader import Segment, SegmentResult, read_segment
 
 
@@ -71,6 +72,21 @@ def rejected_row(task: FileTask, r: Rejected, seconds: float) -> lk.LedgerRow:
     return ledger_row(task, faults.REJECTED, reason_class=r.reason_class, reason=r.reason, seconds=seconds)
 
 
+# Not a ledger status: the row of a file that could not be read as scanned (deleted, changed,
+# unreadable); the coordinator drops it from the commit and reports the file as set aside.
+SET_ASIDE = "set_aside"
+
+
+def set_aside_row(task: FileTask, why: str) -> lk.LedgerRow:
+    return ledger_row(task, SET_ASIDE, reason=why)
+
+
+def _read_problem(e: OSError) -> str:
+    if isinstance(e, FileNotFoundError):
+        return faults.SKIP_VANISHED
+    return f"{faults.SKIP_UNREADABLE} ({e.strerror or type(e).__name__})"
+
+
 def _module(task: FileTask) -> str:
     # Only files whose sniff named a module get this far without a rejection (`read_segment`).
     return task.sniff.module or ""
@@ -103,14 +119,29 @@ def run_batch(
                 sink=sink,
                 validate=validate,
             )
+            # The bytes parsed are the bytes hashed only if the file did not change meanwhile.
+            changed = not unchanged(task.path, task.size, task.mtime_ns)
         except Rejected as r:
             if stream:
                 writer.abort()
-            rows_out.append(rejected_row(task, r, time.perf_counter() - t0))
+            if unchanged(task.path, task.size, task.mtime_ns):
+                rows_out.append(rejected_row(task, r, time.perf_counter() - t0))
+            else:
+                rows_out.append(set_aside_row(task, faults.SKIP_CHANGING))
+            continue
+        except OSError as e:
+            if stream:
+                writer.abort()
+            rows_out.append(set_aside_row(task, _read_problem(e)))
+            continue
+        if changed:
+            if stream:
+                writer.abort()
+            rows_out.append(set_aside_row(task, faults.SKIP_CHANGING))
             continue
         for table, batch in held:
             writer.write(res.module, table, batch)
-        findings = res.findings + resolve(res.cross)
+        findings = res.findings + scrub_findings(resolve(res.cross), key)
         writer.write_findings(lk.findings_batch(task.file_id, res.module, findings))
         rows_out.append(loaded_row(task, res, len(findings), time.perf_counter() - t0))
     writer.commit()
@@ -128,6 +159,7 @@ class PieceResult:
     index: int
     seconds: float
     rejected: Rejected | None = None
+    unreadable: str | None = None  # why the piece could not be read (deleted, ...)
     result: SegmentResult | None = None  # its findings are in the piece's parts, counted here
     n_findings: int = 0
     rss_mb: float = 0.0
@@ -152,6 +184,9 @@ def run_piece(
     except Rejected as r:
         writer.abort()
         return PieceResult(index, time.perf_counter() - t0, rejected=r, rss_mb=peak_rss_mb())
+    except OSError as e:
+        writer.abort()
+        return PieceResult(index, time.perf_counter() - t0, unreadable=_read_problem(e), rss_mb=peak_rss_mb())
     writer.write_findings(lk.findings_batch(task.file_id, module, res.findings))
     writer.commit()
     n_findings = len(res.findings)

@@ -179,10 +179,10 @@ def test_pieces_equal_whole_whether_the_hash_or_the_counts_finish_first(tmp_path
     hashed, counted, ahead = threading.Event(), threading.Event(), []
     file_hash, count_cuts = ib.file_hash, sp.count_cuts
 
-    def slow_or_fast_hash(path):
+    def slow_or_fast_hash(path, size=None):
         if first == "counts":
             assert counted.wait(10)
-        digest = file_hash(path)
+        digest = file_hash(path, size)
         hashed.set()
         return digest
 
