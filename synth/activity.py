@@ -1,7 +1,8 @@
-"""What happened at one institution in the year: visits, examinations, doses, procedures, RT series.
+"""What happened at one institution in one year: visits, examinations, doses, procedures.
 
-Plain dicts and tuples (fast to make, fast to write). Reporting (files, resends, corrections) is
-`reporting.py`'s job; this module only decides the clinical activity and its dose.
+Plain dicts and tuples (fast to make, fast to write). Radiotherapy is `radiotherapy.py` (its series
+cross year ends); reporting (files, resends, corrections) is `reporting.py`'s job. Episode ids
+carry the year (`<module digit><yy><7 digits>`), so they are unique per institution over a history.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from itertools import accumulate
 
 from extract.checks import canonical_units
 from synth import parameters as P
+from synth.history import growth, tertial_bounds
 from synth.world import CatchmentSampler, Equipment, Institution, Person, World, facility_typical
 
 GROUP_MODALITIES = {
@@ -30,18 +32,8 @@ GROUP_MODALITIES = {
 CANONICAL_UNIT = {**canonical_units(), "MBQ": "MBq"}
 
 
-def period_bounds(year: int, period: int) -> tuple[dt.date, dt.date]:
-    if period == 0:
-        return dt.date(year - 1, 9, 1), dt.date(year - 1, 12, 31)
-    start_month = 1 + 4 * (period - 1)
-    end = dt.date(year, start_month + 4, 1) - dt.timedelta(days=1) if period < 3 else dt.date(year, 12, 31)
-    return dt.date(year, start_month, 1), end
-
-
-def period_of(year: int, day: dt.date) -> int:
-    if day.year < year:
-        return 0
-    return 1 + (day.month - 1) // 4
+period_bounds = tertial_bounds
+ID_DIGIT = {"raa": 1, "ord": 2, "str": 3, "orphan": 9}
 
 
 def stochastic_round(rng: random.Random, x: float) -> int:
@@ -56,6 +48,13 @@ class Weighted:
 
     def draw(self, rng: random.Random):
         return self.items[bisect(self.cum, rng.random() * self.cum[-1])]
+
+
+def new_id(counters: dict[str, int], module: str, year: int, base: int = 0) -> str:
+    """The next episode id of a module in a year: unique per institution over every year."""
+    key = f"{module}:{year}:{base}"
+    counters[key] = counters.get(key, base) + 1
+    return f"{ID_DIGIT[module]}{year % 100:02d}{counters[key]:07d}"
 
 
 def _days(start: dt.date, end: dt.date) -> Weighted:
@@ -77,29 +76,45 @@ def at(day: dt.date, minutes: int) -> dt.datetime:
 
 
 class ActivityGenerator:
-    def __init__(self, world: World, inst: Institution, rng: random.Random):
+    def __init__(self, world: World, inst: Institution, rng: random.Random, year: int):
         self.world, self.inst, self.rng = world, inst, rng
-        self.year = world.year
+        self.year = year
         self.pool = world.pool
         self.typical_cache: dict[tuple, float] = {}
-        self.next_id = {"raa": 10_000_000, "ord": 20_000_000, "str": 30_000_000, "orphan": 90_000_000}
+        self.counters: dict[str, int] = {}
+        self.generated = {"raa": 0, "ord": 0, "orphan": 0}
         national = {m.komnr: 1.0 for m in _all_municipalities()}
         self.national = CatchmentSampler(self.pool, national, P.IMAGING_RATE_BY_AGE)
         self.local = CatchmentSampler(self.pool, inst.catchment, P.IMAGING_RATE_BY_AGE)
+        # 5 % of patients from elsewhere; private institutes sell capacity to other regions [A].
+        self.elsewhere = P.PRIVATE_OUT_OF_REGION_SHARE if inst.kind == "private" else 0.05
+        self.reductions = {
+            (site, modality): factor for site, modality, first, factor in P.DOSE_REDUCTIONS if year >= first
+        }
+        self._available: dict[str, dict[str, list[Equipment]]] = {}
 
     def new_id(self, module: str) -> str:
-        self.next_id[module] += 1
-        return str(self.next_id[module])
+        self.generated[module] += 1
+        return new_id(self.counters, module, self.year)
 
-    def patient(self) -> Person:
-        sampler = self.national if self.rng.random() < 0.05 else self.local  # 5 % from elsewhere [A]
-        return sampler.draw(self.rng)
+    def patient(self, day: dt.date) -> Person:
+        sampler = self.national if self.rng.random() < self.elsewhere else self.local
+        return sampler.draw(self.rng, day)
+
+    def equipment(self, site) -> dict[str, list[Equipment]]:
+        """The site's equipment installed by this year."""
+        eqs = self._available.get(site.orgnr)
+        if eqs is None:
+            eqs = {m: [e for e in es if e.installed <= self.year] for m, es in site.equipment.items()}
+            eqs = self._available[site.orgnr] = {m: es for m, es in eqs.items() if es}
+        return eqs
 
     def typical(self, eq: Equipment, code: str, dose_type: str, median: float, sigma: float) -> float:
         key = (eq.equipment_id, code, dose_type)
         v = self.typical_cache.get(key)
         if v is None:
-            v = self.typical_cache[key] = facility_typical(eq, code, dose_type, median, sigma)
+            v = facility_typical(eq, code, dose_type, median, sigma)
+            v = self.typical_cache[key] = v * self.reductions.get((eq.site, eq.modality), 1.0)
         return v
 
     # --- dose ---------------------------------------------------------------------------------
@@ -127,9 +142,13 @@ class ActivityGenerator:
     # --- imaging (raa + its rad) ----------------------------------------------------------------
     def imaging(self):
         inst, rng = self.inst, self.rng
-        n_exams = stochastic_round(rng, inst.imaging_volume * self.world.scale)
+        weights = {
+            g: share * growth(P.GROUP_YEARLY_GROWTH[g], self.year)
+            for g, share in P.MODALITY_GROUP_SHARE.items()
+        }
+        n_exams = stochastic_round(rng, inst.imaging_volume * self.world.scale * sum(weights.values()))
         days = _days(dt.date(self.year, 1, 1), dt.date(self.year, 12, 31))
-        groups = Weighted(P.MODALITY_GROUP_SHARE, P.MODALITY_GROUP_SHARE.values())
+        groups = Weighted(weights, weights.values())
         catalog = {
             g: Weighted(entries, [e[1] for e in entries]) for g, entries in P.EXAMINATION_GROUPS.items()
         }
@@ -141,15 +160,16 @@ class ActivityGenerator:
         made = 0
         while made < n_exams:
             group = groups.draw(rng)
-            capable = [s for s in inst.sites if any(m in s.equipment for m in GROUP_MODALITIES[group])]
+            capable = [s for s in inst.sites if any(m in self.equipment(s) for m in GROUP_MODALITIES[group])]
             if not capable:
                 continue  # private institutes: no NM/PET/angiography; draw again
             site = site_weights.draw(rng) if len(capable) == len(inst.sites) else rng.choice(capable)
             if site not in capable:
                 site = capable[0]
-            person = self.patient()
-            age = self.year - person.birth_year
+            available = self.equipment(site)
             day = days.draw(rng)
+            person = self.patient(day)
+            age = self.year - person.birth_year
             start = at(day, rng.randint(450, 1200))
             size = min(visit_sizes.draw(rng), n_exams - made)
             procs: list = []
@@ -159,12 +179,7 @@ class ActivityGenerator:
                     break
                 entry = catalog[group].draw(rng)
                 code, _w, modality, sex, min_age = entry[:5]
-                if (
-                    code in used
-                    or (sex and sex != person.sex)
-                    or age < min_age
-                    or modality not in site.equipment
-                ):
+                if code in used or (sex and sex != person.sex) or age < min_age or modality not in available:
                     continue
                 used.add(code)
                 procs.append(entry)
@@ -175,7 +190,7 @@ class ActivityGenerator:
             for nr, entry in enumerate(procs, start=1):
                 code, _w, modality, _sex, _age, spec = entry[:6]
                 codes = [code, *self._additional(group, code)]
-                eq = rng.choice(site.equipment[modality])
+                eq = rng.choice(available[modality])
                 pros.append({"nr": nr, "codes": codes, "equipment": eq.equipment_id, "group": group})
                 if spec and eq.exports_dose and rng.random() >= P.DOSE_MISSING_SHARE:
                     ind, pharma = self.dose(eq, code, spec, age, entry[6] if len(entry) > 6 else None)
@@ -189,6 +204,7 @@ class ActivityGenerator:
                 {
                     "id": ep_id,
                     "person": person,
+                    "komnr": person.home(self.year),
                     "start": start,
                     "end": start + dt.timedelta(minutes=rng.randint(10, 45)),
                     "omsorg": "1" if inpatient else "3",
@@ -256,9 +272,9 @@ class ActivityGenerator:
         p_zxm = 1 / (1 + P.ORD_EXTRA_WITHOUT_ZXM)
         episodes, doses = [], []
         for _ in range(n):
-            person = self.patient()
-            age = self.year - person.birth_year
             day = days.draw(rng)
+            person = self.patient(day)
+            age = self.year - person.birth_year
             start = at(day, rng.randint(420, 1080))
             ep_id = self.new_id("ord")
             if rng.random() < p_zxm:
@@ -279,6 +295,7 @@ class ActivityGenerator:
                 {
                     "id": ep_id,
                     "person": person,
+                    "komnr": person.home(self.year),
                     "start": start,
                     "end": start + dt.timedelta(minutes=rng.randint(30, 240)),
                     "omsorg": "1" if r < 0.6 else ("2" if r < 0.85 else "3"),
@@ -293,112 +310,6 @@ class ActivityGenerator:
                 }
             )
         return episodes, doses
-
-    # --- radiotherapy ---------------------------------------------------------------------------
-    def radiotherapy(self):
-        inst, rng = self.inst, self.rng
-        weight = inst.rt_share
-        window_start = dt.date(self.year - 1, 9, 1)
-        window_end = dt.date(self.year, 12, 31)
-        span = ((window_end - window_start).days + 1) / 365.0
-        n_series = stochastic_round(rng, P.RT_SERIES * self.world.scale * weight * span)
-        sampler = CatchmentSampler(self.pool, inst.rt_catchment, P.RT_RATE_BY_AGE)
-        diagnoses = Weighted(P.RT_DIAGNOSES, [d[1] for d in P.RT_DIAGNOSES])
-        days = _days(window_start, window_end)
-        short = inst.orgnr[-3:]
-        series_list, episodes = [], []
-        for n in range(n_series):
-            for _ in range(50):  # a diagnosis that fits the person's sex and age
-                person = sampler.draw(rng)
-                diag = diagnoses.draw(rng)
-                age = self.year - person.birth_year
-                if (diag[3] is None or diag[3] == person.sex) and age >= P.RT_MIN_AGE[diag[0]]:
-                    break
-            name, _share, icd, _sex, schedules, volumes = diag
-            sched = Weighted(schedules, [s[2] for s in schedules]).draw(rng)
-            total, fractions, _s, intent = sched
-            first = days.draw(rng)
-            while first.weekday() >= 5:
-                first += dt.timedelta(days=1)
-            serie = f"S{short}{first.year % 100:02d}{n + 1:05d}"
-            vols = [volumes[0]]
-            if len(volumes) > 1 and (name == "head_neck" or rng.random() < P.RT_SECONDARY_VOLUME_SHARE):
-                vols = list(volumes)
-            per_fraction = total / fractions
-            refvols = [
-                {
-                    "id": f"{serie}-{i + 1}",
-                    "name": vname,
-                    "region": region,
-                    "fx": round(per_fraction * factor, 2),
-                    "planned": round(total * factor, 2),
-                }
-                for i, (vname, region, factor) in enumerate(vols)
-            ]
-            curative = intent == "1"
-            plan_codes = P.RT_PLANNING_CURATIVE if curative else P.RT_PLANNING_PALLIATIVE
-            plan_code = Weighted([c for c, _ in plan_codes], [s for _, s in plan_codes]).draw(rng)
-            linac = rng.choice(inst.rt_linacs)
-            inpatient = rng.random() < (P.RT_INPATIENT_SHARE * (2.0 if not curative else 0.7))
-            series = {
-                "id": serie,
-                "person": person,
-                "diag": rng.choice(icd),
-                "intent": intent,
-                "new": "1" if rng.random() < P.RT_NEW_PATIENT_SHARE else "2",
-                "first": first,
-                "name": f"{name} {total:g} Gy / {fractions}",
-                "volumes": refvols,
-                "fractions": fractions,
-            }
-            series_list.append(series)
-            plan_day = first - dt.timedelta(days=rng.randint(*P.RT_PLAN_TO_START_DAYS))
-            omsorg = "8" if inpatient else "3"
-            episodes.append(self._rt_episode(series, plan_day, plan_code, omsorg, None, "2"))
-            day = first
-            step = 2 if fractions <= 5 and per_fraction >= 7 else 1  # SBRT every other day [A]
-            code = (
-                P.RT_SPECIAL_TREATMENT_CODE
-                if (fractions == 1 and name == "brain_metastases")
-                else P.RT_TREATMENT_CODE
-            )
-            for _ in range(fractions):
-                if day > window_end:
-                    break
-                machine = rng.choice(inst.rt_linacs) if rng.random() < P.RT_MACHINE_SWITCH_SHARE else linac
-                contributions = []
-                for v in refvols:
-                    given = v["fx"]
-                    if rng.random() < P.RT_GIVEN_DEVIATION_SHARE:
-                        given = round(v["fx"] * rng.uniform(0.9, 1.02), 2)
-                    contributions.append((v["id"], v["fx"], given))
-                episodes.append(
-                    self._rt_episode(series, day, code, omsorg, (machine.equipment_id, contributions), "2")
-                )
-                day += dt.timedelta(days=step)
-                while day.weekday() >= 5:
-                    day += dt.timedelta(days=1)
-        return series_list, episodes
-
-    def _rt_episode(self, series, day, code, omsorg, attendance, kontakt):
-        start = at(day, self.rng.randint(480, 960))
-        return {
-            "id": self.new_id("str"),
-            "person": series["person"],
-            "start": start,
-            "end": start + dt.timedelta(minutes=self.rng.randint(10, 30) if attendance else 60),
-            "omsorg": omsorg,
-            "hast": "4",
-            "unit": "STR1",
-            "kontakt": kontakt,
-            "prof": "29",
-            "tiltak": "1",
-            "diag": series["diag"],
-            "serie": series["id"],
-            "attendance": attendance,
-            "procs": [{"nr": 1, "codes": [code], "equipment": None, "group": "rt"}],
-            "kodeverk": "M",
-        }
 
 
 def _all_municipalities():

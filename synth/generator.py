@@ -1,13 +1,16 @@
-"""`generate`: the synthetic national year, in parallel, with its truth manifest.
+"""`generate`: a synthetic national history (one year or several), in parallel, with its truth.
 
-Work is split per institution (all its modules: `rad` must match `raa`/`ord`, `ide` covers every
-module, radiotherapy series cross tertials). Each institution has its own random stream seeded
-from (seed, orgnr), so the bytes do not depend on the number of workers or their order.
+Work is split per institution (all its modules and years: `rad` must match `raa`/`ord`, `ide`
+covers every module, radiotherapy series cross tertials and years). Each institution has its own
+random streams seeded from (seed, orgnr, ...), so the bytes do not depend on the number of workers
+or their order. `as_of` writes only the files that had arrived at NPR by that date; a later call
+with a later date adds the newly arrived files and leaves the others untouched.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import multiprocessing as mp
 import os
@@ -21,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extract.model import faults as F
+from synth import history as H
 from synth import parameters as P
 from synth.task import DOSE_SCHEMA, EXAM_SCHEMA, RT_SCHEMA, TYPICAL_SCHEMA, InstitutionTask, slots_of
 from synth.world import World, build_world, population_rows
@@ -35,7 +39,7 @@ FINDING_MODULES = {
     F.UNKNOWN_CODE: ("raa",),
     F.INVALID_FODSELSNUMMER: ("ide",),
 }
-POPULATION_YEARS = (2024, 2025, 2026)
+POPULATION_YEARS = tuple(range(2020, 2027))
 
 
 def plan_reporting(world: World, seed: int, fault_share: float) -> dict[str, dict]:
@@ -45,29 +49,32 @@ def plan_reporting(world: World, seed: int, fault_share: float) -> dict[str, dic
     go to the largest institutions' tertial-2 slots, which have data at any scale >= 0.001.
     """
     rng = random.Random(f"plan:{seed}")
+    first = world.years[0]
     order = sorted(world.institutions, key=lambda o: (-world.institutions[o].imaging_volume, o))
-    slots = [(o, m, p) for o in order for m, p in slots_of(world, o)]
+    slots = [(o, m, (y, t)) for o in order for m, y, t in slots_of(world, o)]
     plan: dict[str, dict] = {o: {} for o in order}
 
-    def flags(o, m, p):
-        return plan[o].setdefault((m, p), {})
+    def flags(o: str, m: str, p: int | tuple[int, int]) -> dict:
+        """The flags of a slot; a bare tertial number means that tertial of the first year."""
+        y, t = (first, p) if isinstance(p, int) else p
+        return plan[o].setdefault((m, y, t), {})
 
-    big = [(o, m, p) for o in order[:6] for m, p in slots_of(world, o) if p == 2]
+    big = [(o, m, t) for o in order[:6] for m, y, t in slots_of(world, o) if (y, t) == (first, 2)]
     rt_big = next(o for o in order if world.institutions[o].rt_orgnr)
     for cls in F.REJECTION_CLASSES:
-        o, m, p = big[len(F.REJECTION_CLASSES) + F.REJECTION_CLASSES.index(cls)]
-        flags(o, m, p)["fault"] = cls
+        o, m, t = big[len(F.REJECTION_CLASSES) + F.REJECTION_CLASSES.index(cls)]
+        flags(o, m, t)["fault"] = cls
     for cls, modules in FINDING_MODULES.items():
         o = order[0]
         m = modules[F.FINDING_CLASSES.index(cls) % len(modules)]
         flags(o, m, 2).setdefault("findings", {})[cls] = 1
-    for o, m, p in ((order[0], "raa", 2), (order[1], "rad", 2), (rt_big, "str", 2), (order[0], "ord", 3)):
-        flags(o, m, p)["resend"] = True
-    for o, m, p in ((order[1], "raa", 2), (rt_big, "str", 3), (order[0], "ord", 2)):
-        flags(o, m, p)["e"] = True
+    for o, m, t in ((order[0], "raa", 2), (order[1], "rad", 2), (rt_big, "str", 2), (order[0], "ord", 3)):
+        flags(o, m, t)["resend"] = True
+    for o, m, t in ((order[1], "raa", 2), (rt_big, "str", 3), (order[0], "ord", 2)):
+        flags(o, m, t)["e"] = True
     flags(order[2], "raa", 1)["duplicate"] = True
-    for o, m, p in slots:
-        f = flags(o, m, p)
+    for o, m, slot in slots:
+        f = flags(o, m, slot)
         if m != "ide" and rng.random() < P.B_RESEND_SHARE:
             f["resend"] = True
         if m in ("raa", "ord", "str") and rng.random() < P.E_MESSAGE_SHARE:
@@ -87,15 +94,15 @@ def plan_reporting(world: World, seed: int, fault_share: float) -> dict[str, dic
 _WORLD: World | None = None
 
 
-def _init_worker(year: int, scale: float, seed: int) -> None:
+def _init_worker(first: int, last: int, scale: float, seed: int) -> None:
     global _WORLD
-    _WORLD = build_world(year, scale, seed)
+    _WORLD = build_world(last, scale, seed, first_year=first)
 
 
 def _run(args) -> tuple[str, dict]:
-    orgnr, out, plan, seed = args
+    orgnr, out, plan, seed, as_of = args
     assert _WORLD is not None
-    return orgnr, InstitutionTask(_WORLD, orgnr, Path(out), plan, seed).run()
+    return orgnr, InstitutionTask(_WORLD, orgnr, Path(out), plan, seed, as_of).run()
 
 
 class Progress:
@@ -136,19 +143,37 @@ def write_population_csv(path: Path, years=POPULATION_YEARS) -> None:
             w.writerows(population_rows(year))
 
 
+def _years(year: int | None, years: tuple[int, int] | str | None) -> tuple[int, int]:
+    if years is None:
+        return (2025, 2025) if year is None else (year, year)
+    first, last = H.parse_years(years) if isinstance(years, str) else years
+    if not first <= last or (year is not None and year != last):
+        raise ValueError(f"years {first}-{last} do not fit year={year}")
+    return first, last
+
+
 def generate(
     out: Path,
     *,
-    year: int = 2025,
+    year: int | None = None,
+    years: tuple[int, int] | str | None = None,
+    as_of: dt.date | str | None = None,
     scale: float = 0.01,
     seed: int = 1,
     workers: int | None = None,
     fault_share: float | None = None,
     progress: bool = True,
 ) -> Path:
-    """Write a synthetic year of NPR messages to `out`; returns the truth manifest's path."""
+    """Write synthetic NPR messages to `out`; returns the truth manifest's path.
+
+    `year` (default 2025) for one year, or `years` (first, last) / "2021-2025" for a history of one
+    population. `as_of` (a date or ISO string): only the files that had arrived at NPR by then
+    (default: all, including the corrections that arrive in the spring after the last year).
+    """
     if scale <= 0:
         raise ValueError("scale must be positive")
+    first, last = _years(year, years)
+    cut = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"--out {out} is a file, not a folder")
@@ -156,15 +181,15 @@ def generate(
     truth_dir = out / "_truth"
     if truth_dir.exists():
         shutil.rmtree(truth_dir)
-    world = build_world(year, scale, seed)
+    world = build_world(last, scale, seed, first_year=first)
     plan = plan_reporting(world, seed, P.DEFAULT_FAULT_SHARE if fault_share is None else fault_share)
     orgs = sorted(world.institutions, key=lambda o: (-_weight(world, o), o))
-    tasks = [(o, str(out), plan[o], seed) for o in orgs]
+    tasks = [(o, str(out), plan[o], seed, cut) for o in orgs]
     bar = Progress(progress, sum(_weight(world, o) for o in orgs))
     results: dict[str, dict] = {}
     workers = max(1, workers or os.cpu_count() or 1)
     if workers == 1:
-        _init_worker(year, scale, seed)
+        _init_worker(first, last, scale, seed)
         for t in tasks:
             orgnr, res = _run(t)
             results[orgnr] = res
@@ -172,13 +197,13 @@ def generate(
     else:
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         with ctx.Pool(
-            min(workers, len(tasks)), initializer=_init_worker, initargs=(year, scale, seed)
+            min(workers, len(tasks)), initializer=_init_worker, initargs=(first, last, scale, seed)
         ) as pool:
             for orgnr, res in pool.imap_unordered(_run, tasks):
                 results[orgnr] = res
                 bar.update(_weight(world, orgnr), res["files"])
     bar.finish()
-    path = _write_truth(out, world, results, scale, seed, year)
+    path = _write_truth(out, world, results, scale, seed, cut)
     _warn_about_strays(out, {f["name"] for r in results.values() for f in r["files"]})
     return path
 
@@ -205,7 +230,7 @@ def _weight(world: World, orgnr: str) -> float:
 
 
 def _write_truth(
-    out: Path, world: World, results: dict[str, dict], scale: float, seed: int, year: int
+    out: Path, world: World, results: dict[str, dict], scale: float, seed: int, as_of: dt.date | None
 ) -> Path:
     truth_dir = out / "_truth"
     current_dir = truth_dir / "current"
@@ -248,9 +273,20 @@ def _write_truth(
         "patients_per_sender_sum": n_patients,
         **generated,
     }
+    year, first = world.years[-1], world.years[0]
+    pending = sorted(d for r in results.values() for d in r["pending"])
     manifest = {
         "generator": "synth",
         "year": year,
+        "years": list(world.years),
+        "as_of": as_of.isoformat() if as_of else None,
+        "arrivals": {
+            "first": min((f["arrival_date"] for f in files), default=None),
+            "last": max((f["arrival_date"] for f in files), default=None),
+            "pending_files": len(pending),
+            "next": pending[0].isoformat() if pending else None,
+            "yearly_deadlines": {str(y): H.yearly_deadline(y).isoformat() for y in world.years},
+        },
         "scale": scale,
         "seed": seed,
         "population": {
@@ -265,5 +301,5 @@ def _write_truth(
     }
     path = truth_dir / "truth.json"
     path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-    write_population_csv(truth_dir / "population.csv", (year - 1, year))
+    write_population_csv(truth_dir / "population.csv", tuple(range(first - 1, year + 1)))
     return path

@@ -22,6 +22,34 @@ ORD_ZXM_PROCEDURES = 180_000  # [A] image-guided NCSP/NCMP procedures with a ZXM
 ORD_EXTRA_WITHOUT_ZXM = 0.35  # [A] further ord procedures without ZXM, relative to the above
 RT_SERIES = 16_000  # 15-18 k series (docs/domain.md §8) → ≈ 200-250 k attendances with the schedules
 
+# --- History: trends over years, relative to the reference year's volumes above [A] ---------------
+REFERENCE_YEAR = 2025
+# Yearly growth of examinations per modality group (CT grows a few per cent a year).
+GROUP_YEARLY_GROWTH = {
+    "xray": -0.01,
+    "ct": 0.045,
+    "mr": 0.03,
+    "us": 0.01,
+    "nm": 0.0,
+    "pet": 0.08,
+    "angio": 0.015,
+    "fluoro": -0.02,
+}
+RT_YEARLY_GROWTH = 0.015
+# Weight of ultra-hypofractionated curative schedules (≤ 5 fractions) multiplies by this per year
+# (breast 26 Gy / 5 after FAST-Forward, prostate SBRT): more hypofractionation over time.
+RT_HYPO_YEARLY_FACTOR = 1.35
+# Persons: moving to another municipality per person-year; yearly mortality (Gompertz:
+# a × exp(b × (age - 50)), at least the floor), about SSB's death rates by age.
+MOVE_RATE = 0.03
+MORTALITY = (0.003, 0.094, 0.0004)
+# Arrival at NPR: days from the extraction (uttakDato) to the file arriving; resends of a year's
+# tertials before NPR's yearly deadline (1 March of the following year) [A: the registry's cycle].
+ARRIVAL_DELAY_DAYS = (0, 3)
+YEARLY_DEADLINE = (3, 1)
+YEARLY_RESEND_SHARE = 0.5  # of resends: in the yearly round (January-deadline) rather than soon
+DUPLICATE_AFTER_DAYS = (2, 14)
+
 # Age bands of the population table (aggregate to 0-17/18-39/40-59/60-79/80+; 18 = adult cut).
 AGE_BANDS: tuple[tuple[str, int, int], ...] = (
     ("0-17", 0, 17),
@@ -62,6 +90,11 @@ BIG_MUNICIPALITIES = {
     "1804": 53_000,  # Bodø
     "1507": 68_000,  # Ålesund
 }
+# Municipality numbers of boomr.csv with (almost) no registered residents: Svalbard counts the
+# persons registered in the Norwegian settlements (SSB: about 2,500-2,900 in Longyearbyen and
+# Ny-Ålesund, 2024), Jan Mayen and the continental shelf have no permanent residents. [C]
+MUNICIPALITY_POPULATION_FIXED = {"2100": 2_600, "2211": 0, "2311": 0, "2321": 0}
+MUNICIPALITY_CATCHMENT_FIXED = {"2100": "UNN"}  # Svalbard's residents are UNN Tromsø's patients
 SMALL_MUNICIPALITY_LOG_MEAN = 8.7  # median ≈ 6,000 inhabitants [A]
 SMALL_MUNICIPALITY_LOG_SD = 1.0
 
@@ -178,6 +211,17 @@ SENDERS_ON_OLD_VERSION_T1 = ("983974880", "983974929", "976038932", "983974791")
 MSGHEAD_SHARE = 0.5  # share of senders whose system wraps files in MsgHead [C: both occur]
 ISO_8859_1_SHARE = 0.4  # share of senders writing ISO-8859-1 (rest UTF-8) [C: both occur]
 NPR_ORGNR = "983544622"  # Helsedirektoratet (NPR), receiver in MsgHead
+# The MsgHead receiver over time: NPR moved from Helsedirektoratet to the Norwegian Institute of
+# Public Health (FHI) on 1 March 2024. (first day, name, orgnr) [C for the move; orgnr from
+# Enhetsregisteret]
+NPR_RECEIVERS = (
+    ("2000-01-01", "Helsedirektoratet, Norsk pasientregister", NPR_ORGNR),
+    ("2024-03-01", "Folkehelseinstituttet, Norsk pasientregister", "983744516"),
+)
+# Each sender moves from 57.0.1 to 58.0.1 on a day of its own in this window [A]; the late
+# adopters above move in spring 2025.
+VERSION_UPGRADE_WINDOW = ("2022-03-01", "2025-03-31")
+LATE_UPGRADE_DAY = "2025-06-01"
 
 # --- Equipment (docs/domain.md §8: ~1,500 X-ray units, 125 CT, 23 NM departments, ~40 linacs) ----
 # Equipment per site by tier: modality → count per 100 k examinations of site volume (min 1).
@@ -200,12 +244,37 @@ MANUFACTURERS = {
     "PT": ("Siemens Healthineers", "GE HealthCare"),
     "RT": ("Varian", "Elekta"),
 }
-MODELS = {
-    "CT": ("SOMATOM Force", "SOMATOM Definition AS+", "Revolution CT", "Aquilion ONE", "IQon Spectral CT"),
-    "DX": ("YSIO X.pree", "DigitalDiagnost C90", "Radrex-i", "FDR Visionary"),
-    "MR": ("MAGNETOM Vida", "SIGNA Premier", "Ingenia Elition"),
-    "RT": ("TrueBeam", "Halcyon", "Versa HD", "Elekta Infinity"),
+# Models per modality and manufacturer (each manufacturer's own product names) [C: product lines].
+MODELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "CT": {
+        "Siemens Healthineers": ("SOMATOM Force", "SOMATOM Definition AS+", "SOMATOM go.Top"),
+        "GE HealthCare": ("Revolution CT", "Revolution EVO"),
+        "Philips": ("IQon Spectral CT", "Incisive CT"),
+        "Canon Medical": ("Aquilion ONE", "Aquilion Prime SP"),
+    },
+    "DX": {
+        "Siemens Healthineers": ("YSIO X.pree", "Multix Impact"),
+        "Philips": ("DigitalDiagnost C90",),
+        "Canon Medical": ("Radrex-i",),
+        "Fujifilm": ("FDR Visionary",),
+        "Agfa": ("DR 800",),
+        "Carestream": ("DRX-Evolution Plus",),
+    },
+    "MR": {
+        "Siemens Healthineers": ("MAGNETOM Vida", "MAGNETOM Sola"),
+        "GE HealthCare": ("SIGNA Premier", "SIGNA Artist"),
+        "Philips": ("Ingenia Elition", "Ingenia Ambition"),
+    },
+    "RT": {"Varian": ("TrueBeam", "Halcyon"), "Elekta": ("Versa HD", "Elekta Infinity")},
 }
+# New equipment during the history: (site orgnr, modality, year installed, manufacturer, model) [A].
+NEW_EQUIPMENT = (
+    ("974703734", "CT", 2023, "Siemens Healthineers", "SOMATOM X.cite"),  # Kalnes, Østfold
+    ("974795787", "CT", 2022, "Canon Medical", "Aquilion ONE PRISM"),  # UNN Tromsø
+)
+# A facility lowering its dose: (site orgnr, modality, from year, factor on typical values) [A:
+# new protocols with iterative reconstruction at Tønsberg's CT lab].
+DOSE_REDUCTIONS = (("974633574", "CT", 2023, 0.70),)
 # How equipment sends DAP and fluoroscopy time (docs/messages.md §6 spellings) [A: shares]. The
 # conversion factors are the unit_conversions seed's, the project's one table of them.
 DAP_UNIT_SHARES = {"Gy.cm2": 0.50, "cGy.cm2": 0.15, "mGy.cm2": 0.15, "uGy.m2": 0.10, "dGy.cm2": 0.10}
@@ -332,8 +401,10 @@ US: tuple[tuple, ...] = (
     ("SJJ0AK", 0.8, "US", None, 0, {}),
 )
 # Nuclear medicine: MBq (median administered activity [A: EANM/Nordic typical]) + radiopharmaceutical
-# code from the NCRP list (ZTX6QA Tc-99m DPD for bone; ZTX6W9 "undefined" where the 2017 list
-# has no specific code, e.g. Tc-99m MAG3, I-123; FDG has no ZTX6 code in the 2017 list either).
+# code from the NCRP 2017 list: the specific one wherever the list has it (ZTX6QA Tc-99m DPD bone,
+# ZTX6TA 68Ga-PSMA, ZTX6FB 68Ga-DotaX, ZTX6LH 18F-FACBC, ZTX6LG 18F amino acids); 18F-FDG and the
+# other Tc-99m tracers have no code in that list, so senders can only send ZTX6W9 "undefined" and
+# the tracer follows from the examination code (PET/CT-18F FDG ..., NM Renografi ...).
 NM = (
     ("TSY0AN", 4.0, "NM", None, 18, {"MBQ": (600.0, 0.15)}, "ZTX6QA"),
     ("TFY0DN", 2.5, "NM", None, 35, {"MBQ": (400.0, 0.20)}, "ZTX6W9"),
@@ -362,14 +433,32 @@ PET = (  # PET/CT: MBq plus the low-dose CT's DLP/CTDIvol
         "ZTX6TA",
     ),  # PSMA
     (
-        "TSY0FL",
+        "TSL0FL",
         0.5,
         "PT",
         None,
         18,
         {"MBQ": (150.0, 0.15), "DLP": (380.0, 0.30), "CTDIVOL": (4.0, 0.3)},
         "ZTX6FB",
-    ),  # DotaX
+    ),  # 68Ga DotaX
+    (
+        "TST0BL",
+        0.4,
+        "PT",
+        "1",
+        50,
+        {"MBQ": (300.0, 0.15), "DLP": (330.0, 0.30), "CTDIVOL": (4.0, 0.3)},
+        "ZTX6LH",
+    ),  # 18F FACBC (fluciclovine), recurrent prostate cancer
+    (
+        "TAA0EL",
+        0.2,
+        "PT",
+        None,
+        18,
+        {"MBQ": (180.0, 0.15), "DLP": (200.0, 0.30), "CTDIVOL": (15.0, 0.3)},
+        "ZTX6LG",
+    ),  # 18F amino acid (DOPA/FET) brain
     (
         "TAA0AL",
         0.5,
@@ -447,7 +536,7 @@ ORD_DOSE = {  # ionising ZXM: dose spec like the imaging groups
 RT_DIAGNOSES = (
     (
         "breast",
-        0.24,
+        0.20,
         ("C504", "C509", "C508"),
         "2",
         ((40.05, 15, 0.55, "1"), (26.0, 5, 0.30, "1"), (50.0, 25, 0.15, "1")),
@@ -455,7 +544,7 @@ RT_DIAGNOSES = (
     ),
     (
         "prostate",
-        0.15,
+        0.12,
         ("C61",),
         "1",
         ((60.0, 20, 0.55, "1"), (78.0, 39, 0.12, "1"), (70.0, 35, 0.08, "1"), (36.25, 5, 0.25, "1")),
@@ -467,18 +556,18 @@ RT_DIAGNOSES = (
         ("C341", "C349"),
         None,
         (
-            (60.0, 30, 0.35, "1"),
-            (66.0, 33, 0.10, "1"),
-            (45.0, 3, 0.20, "1"),
+            (60.0, 30, 0.25, "1"),
+            (66.0, 33, 0.05, "1"),
+            (45.0, 3, 0.15, "1"),
             (55.0, 5, 0.10, "1"),
-            (17.0, 2, 0.10, "2"),
-            (30.0, 10, 0.15, "2"),
+            (17.0, 2, 0.20, "2"),
+            (30.0, 10, 0.25, "2"),
         ),
         (("PTV_Lunge", 247, 1.0),),
     ),
     (
         "bone_metastases",
-        0.15,
+        0.18,
         ("C795",),
         None,
         ((8.0, 1, 0.60, "2"), (20.0, 5, 0.20, "2"), (30.0, 10, 0.20, "2")),
@@ -486,7 +575,7 @@ RT_DIAGNOSES = (
     ),
     (
         "brain_metastases",
-        0.04,
+        0.05,
         ("C793",),
         None,
         ((20.0, 5, 0.55, "2"), (30.0, 10, 0.25, "2"), (20.0, 1, 0.20, "3")),
@@ -502,7 +591,7 @@ RT_DIAGNOSES = (
     ),
     (
         "head_neck",
-        0.06,
+        0.05,
         ("C01", "C099", "C109", "C329"),
         None,
         ((68.0, 34, 0.70, "1"), (70.0, 35, 0.30, "1")),
@@ -510,7 +599,7 @@ RT_DIAGNOSES = (
     ),
     (
         "rectum",
-        0.05,
+        0.04,
         ("C20",),
         None,
         ((25.0, 5, 0.50, "1"), (50.4, 28, 0.50, "1")),
@@ -558,8 +647,8 @@ RT_DIAGNOSES = (
     ),
     (
         "other",
-        0.02,
-        ("C64", "C56", "C250"),
+        0.07,
+        ("C64", "C56", "C250", "C787", "C780", "C798"),
         None,
         ((30.0, 10, 0.60, "2"), (20.0, 5, 0.40, "2")),
         (("PTV_Abdomen", 304, 1.0),),
@@ -575,6 +664,23 @@ RT_PLANNING_CURATIVE = (
 )
 RT_PLANNING_PALLIATIVE = (("WEGX11", 0.45), ("WEGX21", 0.35), ("WEGX07", 0.20))
 RT_SECONDARY_VOLUME_SHARE = 0.3
+# Diagnoses only one sex has (the group's own restriction aside) [C].
+SEX_SPECIFIC_DIAGNOSES = {"C56": "2", "C539": "2", "C541": "2", "C61": "1", "C62": "1"}
+# Replanning: a second dose plan during the course, by intent [A: adaptive replanning after
+# weight loss or tumour response, mostly long curative courses].
+RT_REPLAN_SHARE = {"1": 0.15, "2": 0.02, "3": 0.05}
+# A further series for a patient the centre treated within RT_REPEAT_WINDOW_DAYS (new metastases,
+# re-irradiation): most of the ~1.2 series per patient and year [A: NPR's views show 1.2-1.3].
+RT_REPEAT_SHARE = 0.16
+RT_REPEAT_WINDOW_DAYS = 540
+# Migration: Oslo University Hospital treats a share of the other south-east trusts' patients and
+# national functions for everyone; the rest of a trust's patients go to its own centre [A].
+RT_OUS_SOUTH_EAST_SHARE = 0.15
+RT_OUS_NATIONAL_SHARE = 0.03
+SOUTH_EAST_RHF = "Helse Sør-Øst RHF"
+OUS_ORGNR = "993467049"
+# Private institutes sell capacity to other regions: this share of their patients from anywhere [A].
+PRIVATE_OUT_OF_REGION_SHARE = 0.15
 # Youngest plausible age per diagnosis group [A: from cancer incidence by age]; rarer young
 # patients are redrawn, so the series' age profile follows RT_RATE_BY_AGE and these limits.
 RT_MIN_AGE = {

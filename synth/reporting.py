@@ -1,9 +1,11 @@
-"""How one institution reports its year to NPR: files per module × tertial, resends, corrections.
+"""Writing one institution's files to NPR: headers, envelopes, episodes, doses, person ids.
 
-For each (module, period) slot: the first `B` file; maybe a later complete `B` resend that
-drops a few episodes and changes some values; maybe an `E` change message with changed episodes
-and `Slett`; maybe the same file twice; maybe an earlier faulty attempt (rejected); maybe planted
-record findings. The state after all of it is what the truth manifest calls `current`.
+`task.py` decides which files exist (per (module, year, tertial) slot: the first `B`, maybe a
+complete `B` resend, maybe an `E` with `Slett`, maybe the same file twice, maybe an earlier faulty
+attempt, maybe planted record findings) and when each is extracted and arrives; this module turns
+one such file into bytes. Each file has its own random stream and sequence number, so its bytes do
+not depend on which other files are written. The sender's model version follows its upgrade day;
+the MsgHead receiver is NPR's owner on the day the file is sent.
 """
 
 from __future__ import annotations
@@ -11,17 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
-import shutil
 import uuid
 from pathlib import Path
 
 from extract.model import faults as F
+from synth import history as H
 from synth import parameters as P
-from synth.activity import period_bounds
 from synth.faults import UNKNOWN_MODULE_NAME, UNKNOWN_VERSION_NAME, corrupt_file
 from synth.fnr import corrupt
 from synth.world import Institution, Person, World, pasient_nr
-from synth.xmlwrite import MessageWriter
+from synth.xmlwrite import MessageWriter, write_if_changed
 
 MODULE_TYPES = {
     "str": ("XPR_STR", "Stråleterapi"),
@@ -37,7 +38,7 @@ SYSTEMS = {
     "ord": ("DIPS AS", "DIPS Arena", "23.2"),
     "ide": ("DIPS AS", "DIPS Arena", "23.2"),
 }
-NEW_VERSION, OLD_VERSION = "58.0.1", "57.0.1"
+NEW_VERSION, OLD_VERSION = H.NEW_VERSION, H.OLD_VERSION
 
 
 def _iso(t: dt.datetime) -> str:
@@ -45,29 +46,20 @@ def _iso(t: dt.datetime) -> str:
 
 
 class Reporter:
-    def __init__(self, world: World, inst: Institution, rng: random.Random, out: Path):
-        self.world, self.inst, self.rng, self.out = world, inst, rng, out
-        self.year = world.year
+    """Writes files; `meta` is (year, tertial, kind, uttak, arrival, lopenr, rng) of one file."""
+
+    def __init__(self, world: World, inst: Institution, out: Path):
+        self.world, self.inst, self.out = world, inst, out
         self.files: list[dict] = []
-        self.lopenr = 0
-        self.persons_by_period: dict[int, dict[str, Person]] = {}
 
     # --- header ---------------------------------------------------------------------------------
-    def _version(self, period: int, kind: str) -> str:
-        if period == 0:
-            return OLD_VERSION
-        if period == 1 and kind == "B1" and self.inst.orgnr in P.SENDERS_ON_OLD_VERSION_T1:
-            return OLD_VERSION
-        return NEW_VERSION
-
-    def _header(self, module: str, period: int, kind: str, uttak: dt.date):
-        frm, to = period_bounds(self.year, period)
-        self.lopenr += 1
+    def _header(self, module: str, meta):
+        year, tertial, kind, uttak, _arrival, lopenr, rng = meta
+        frm, to = H.tertial_bounds(year, tertial)
         vendor, system, sysver = SYSTEMS[module]
-        rng = self.rng
         name = rng.choice(P.CONTACT_NAMES)
         values = {
-            "versjon": self._version(period, kind),
+            "versjon": H.version(self.inst.orgnr, uttak),
             "meldingstype": "E" if kind == "E" else "B",
             "fraDatoPeriode": frm.isoformat(),
             "tilDatoPeriode": to.isoformat(),
@@ -77,7 +69,7 @@ class Reporter:
             "navnEPJ": system,
             "versjonEPJ": sysver,
             "versjonUt": "3.4.1",
-            "lopenr": f"{uttak.year}{self.lopenr:06d}",
+            "lopenr": lopenr,
             "lokalident": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         }
         contact = {
@@ -88,13 +80,13 @@ class Reporter:
         }
         return values, contact
 
-    def _writer(self, module: str, period: int, kind: str, uttak: dt.date, header):
+    def _writer(self, module: str, meta, header):
+        year, tertial, kind, uttak = meta[:4]
         values, _ = header
-        frm, _ = period_bounds(self.year, period)
-        tertial = f"{frm.year}T{1 + (frm.month - 1) // 4}"
-        name = f"{self.inst.orgnr}/{module}_{self.inst.orgnr}_{tertial}_{kind}_{values['lopenr']}.xml"
+        name = f"{self.inst.orgnr}/{module}_{self.inst.orgnr}_{year}T{tertial}_{kind}_{values['lopenr']}.xml"
         env = None
         if self.inst.msghead:
+            receiver_name, receiver_orgnr = H.receiver(uttak)
             env = {
                 "type": MODULE_TYPES[module][0],
                 "type_dn": MODULE_TYPES[module][1],
@@ -102,8 +94,8 @@ class Reporter:
                 "msg_id": values["lokalident"],
                 "sender_name": self.inst.name,
                 "sender_orgnr": self.inst.orgnr,
-                "receiver_name": "Helsedirektoratet, Norsk pasientregister",
-                "receiver_orgnr": P.NPR_ORGNR,
+                "receiver_name": receiver_name,
+                "receiver_orgnr": receiver_orgnr,
             }
         w = MessageWriter(self.out / name, module, values["versjon"], self.inst.encoding, env)
         return name, w
@@ -140,9 +132,10 @@ class Reporter:
             for ep_id in deletions:
                 w.leaf("deletion", {"episodeID": ep_id})
 
-    def _record(self, module, period, kind, uttak, name, w, lopenr, findings=None):
+    def _record(self, module, meta, name, w, findings=None):
+        year, tertial, kind, uttak, arrival, lopenr, _rng = meta
         sha, size, rows = w.finish()
-        frm, to = period_bounds(self.year, period)
+        frm, to = H.tertial_bounds(year, tertial)
         entry = {
             "name": name,
             "sha256": sha,
@@ -156,6 +149,7 @@ class Reporter:
             "period_from": frm.isoformat(),
             "period_to": to.isoformat(),
             "uttak_dato": uttak.isoformat(),
+            "arrival_date": arrival.isoformat(),
             "lopenr": lopenr,
             "expected": F.LOADED,
             "reason_class": None,
@@ -204,13 +198,13 @@ class Reporter:
 
     # --- writing episodes -----------------------------------------------------------------------
     def _episode(self, w: MessageWriter, ep: dict) -> None:
-        year = str(self.year)
+        year = str(ep["start"].year)
         values = {
             "episodeID": ep["id"],
             "innDatoTid": _iso(ep["start"]),
             "utDatoTid": _iso(ep["end"]),
             "debitor": "01",
-            "komNrHjem": ep["person"].komnr,
+            "komNrHjem": ep.get("komnr") or ep["person"].komnr,
             "inntilstand": "1",
             "innmateHast": ep["hast"],
             "omsorgsniva": ep["omsorg"],
@@ -263,22 +257,19 @@ class Reporter:
                 g[1].append(it)
         return list(groups.values())
 
-    def write_episode_file(
-        self, module, period, kind, uttak, episodes, deletions=(), series=None, plant=None
-    ):
-        header = self._header(module, period, kind, uttak)
-        name, w = self._writer(module, period, kind, uttak, header)
+    def write_episode_file(self, module, meta, episodes, deletions=(), series=None, plant=None):
+        header = self._header(module, meta)
+        name, w = self._writer(module, meta, header)
         findings = dict(plant or {})
         self._start(w, header, deletions, self.units(module), duplicate_equipment=F.DUPLICATE_KEY in findings)
         for person, eps in self._by_person(episodes):
-            self._note_person(period, person)
             self._patient(w, person)
             for ep in eps:
                 self._episode(w, ep)
             if module == "str":
                 self._rt_radiation(w, eps, series)
             w.close()
-        return self._record(module, period, kind, uttak, name, w, header[0]["lopenr"], findings)
+        return self._record(module, meta, name, w, findings)
 
     def _rt_radiation(self, w: MessageWriter, eps: list[dict], series: dict) -> None:
         by_series: dict[str, list[dict]] = {}
@@ -324,16 +315,15 @@ class Reporter:
                 )
             w.close()
 
-    def write_dose_file(self, period, kind, uttak, records, plant=None):
+    def write_dose_file(self, meta, records, plant=None):
         module = "rad"
-        header = self._header(module, period, kind, uttak)
-        name, w = self._writer(module, period, kind, uttak, header)
+        header = self._header(module, meta)
+        name, w = self._writer(module, meta, header)
         findings = dict(plant or {})
         self._start(w, header, (), self.units(module), duplicate_equipment=F.DUPLICATE_KEY in findings)
         for person, recs in self._by_person(records):
-            self._note_person(period, person)
             pid = self._patient(w, person)
-            w.open("medical_radiation", {"medisinskStralingID": f"MS-{pid}-{period}"})
+            w.open("medical_radiation", {"medisinskStralingID": f"MS-{pid}-{meta[0]}T{meta[1]}"})
             for r in recs:
                 w.open(
                     "dose_event",
@@ -351,17 +341,18 @@ class Reporter:
                 w.close()
             w.close()
             w.close()
-        return self._record(module, period, kind, uttak, name, w, header[0]["lopenr"], findings)
+        return self._record(module, meta, name, w, findings)
 
-    def write_ide_file(self, period, uttak, plant=None):
-        header = self._header("ide", period, "B1", uttak)
-        name, w = self._writer("ide", period, "B1", uttak, header)
+    def write_ide_file(self, meta, persons_by_id: dict[int, Person], plant=None):
+        meta = (*meta[:2], "B1", *meta[3:])
+        header = self._header("ide", meta)
+        name, w = self._writer("ide", meta, header)
         findings = dict(plant or {})
         values, contact = header
         w.open("message", values)
         w.leaf("contact_person", contact)
         w.open("institution", {"institusjonID": self.inst.orgnr, "foretak": self.inst.name})
-        persons = sorted(self.persons_by_period.get(period, {}).values(), key=lambda p: p.person_id)
+        persons = sorted(persons_by_id.values(), key=lambda p: p.person_id)
         corrupt_left = findings.get(F.INVALID_FODSELSNUMMER, 0)
         fids = []
         for p in persons:
@@ -375,23 +366,22 @@ class Reporter:
             )
         if findings.get(F.INVALID_FODSELSNUMMER) and not persons:
             findings.pop(F.INVALID_FODSELSNUMMER)
-        return self._record("ide", period, "B1", uttak, name, w, values["lopenr"], findings), fids
-
-    def _note_person(self, period: int, person) -> None:
-        self.persons_by_period.setdefault(period, {})[person.person_id] = person
+        return self._record("ide", meta, name, w, findings)
 
     # --- duplicates and faulty attempts ----------------------------------------------------------
-    def duplicate(self, entry: dict) -> None:
+    def duplicate(self, entry: dict, arrival: dt.date) -> None:
         name = entry["name"].replace(".xml", "_sendt_igjen.xml")
-        shutil.copyfile(self.out / entry["name"], self.out / name)
+        write_if_changed(self.out / name, (self.out / entry["name"]).read_bytes())
         dup = dict(entry, name=name, expected=F.DUPLICATE, rows={}, findings={})
+        dup["arrival_date"] = arrival.isoformat()
         self.files.append(dup)
 
-    def faulty(self, entry: dict, reason: str) -> None:
+    def faulty(self, entry: dict, reason: str, rng: random.Random) -> None:
+        """An earlier attempt of the same file, rejected; it arrives the same day."""
         name = entry["name"].replace(".xml", "_forsok1.xml")
         data = (self.out / entry["name"]).read_bytes()
-        bad = corrupt_file(data, reason, entry, self.rng)
-        (self.out / name).write_bytes(bad)
+        bad = corrupt_file(data, reason, entry, rng)
+        write_if_changed(self.out / name, bad)
         faulty = dict(
             entry,
             name=name,

@@ -1,4 +1,12 @@
-"""One unit of parallel work: everything one institution sends for the year, and its truth."""
+"""One unit of parallel work: everything one institution sends over the history, and its truth.
+
+Activity is drawn per year (imaging, `ord`) and over the whole history (radiotherapy, whose series
+cross year ends); each (module, year, tertial) slot then becomes files: the first `B`, maybe a
+resend, maybe an `E`, with planted faults as the plan says. Every file has its extraction and
+arrival dates fixed before anything is written; with `as_of` only the files that had arrived by then
+are written (a file already on disk with the same bytes is left alone) and the truth is the state
+those files give.
+"""
 
 from __future__ import annotations
 
@@ -9,283 +17,197 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from extract.model import faults as F
 from extract.model.messages import EPISODE_MODULES
+from synth import corrections as C
+from synth import history as H
 from synth import parameters as P
 from synth.activity import CANONICAL_UNIT as CANONICAL
-from synth.activity import ActivityGenerator, fmt_decimal, period_bounds, period_of
+from synth.activity import ActivityGenerator
+from synth.radiotherapy import RadiotherapyGenerator
 from synth.reporting import Reporter, canonical
 from synth.world import World
 
 MODULE_ORDER = {"str": 0, "raa": 1, "ord": 2, "rad": 3, "ide": 4}
+Slot = tuple[str, int, int]  # (module, year, tertial)
 
 
-def slots_of(world: World, orgnr: str) -> list[tuple[str, int]]:
-    """The (module, period) slots an institution reports (known before any activity exists)."""
+def slots_of(world: World, orgnr: str) -> list[Slot]:
+    """The (module, year, tertial) slots an institution reports (known before any activity)."""
     inst = world.institutions[orgnr]
-    out = []
-    for period in (1, 2, 3):
-        out += [("raa", period), ("rad", period)]
-        if inst.kind == "hf":
-            out.append(("ord", period))
-        if inst.rt_orgnr:
-            out.append(("str", period))
-        out.append(("ide", period))
-    if inst.rt_orgnr:
-        out += [("str", 0), ("ide", 0)]
+    out: list[Slot] = []
+    if inst.rt_orgnr:  # the autumn before the first year: radiotherapy courses under way
+        out += [("str", world.years[0] - 1, 3), ("ide", world.years[0] - 1, 3)]
+    for year in world.years:
+        for t in (1, 2, 3):
+            out += [("raa", year, t), ("rad", year, t)]
+            if inst.kind == "hf":
+                out.append(("ord", year, t))
+            if inst.rt_orgnr:
+                out.append(("str", year, t))
+            out.append(("ide", year, t))
     return out
 
 
-def _copy_ep(ep: dict) -> dict:
-    new = dict(ep)
-    new["procs"] = [dict(p, codes=list(p["codes"])) for p in ep["procs"]]
-    return new
-
-
-def _copy_rec(r: dict) -> dict:
-    return dict(r, ind=[list(i) for i in r["ind"]], rf=list(r["rf"]))
-
-
 class InstitutionTask:
-    def __init__(self, world: World, orgnr: str, out: Path, plan: dict, seed: int):
-        self.world, self.orgnr, self.out, self.plan = world, orgnr, out, plan
+    def __init__(self, world: World, orgnr: str, out: Path, plan: dict, seed: int, as_of: dt.date | None):
+        self.world, self.orgnr, self.out, self.plan, self.seed = world, orgnr, out, plan, seed
         self.inst = world.institutions[orgnr]
+        self.as_of = as_of or dt.date.max
         self.rng = random.Random(f"{seed}:{orgnr}")
-        self.year = world.year
 
     def run(self) -> dict:
-        inst, rng, year = self.inst, self.rng, self.year
-        gen = ActivityGenerator(self.world, inst, rng)
-        raa, raa_doses = gen.imaging()
-        ord_eps, ord_doses = [], []
-        if inst.kind == "hf":
-            public = sum(w for w, _ in P.HOSPITALS.values())
-            ord_eps, ord_doses = gen.ordinary(P.HOSPITALS[inst.orgnr][0] / public)
-        series, str_eps = [], []
+        inst = self.inst
+        items: dict[Slot, list[dict]] = {}
+        self.typical: list[tuple] = []
+        self.generated = {"raa_visits": 0, "ord_procedures": 0, "dose_records_without_activity": 0}
+
+        def add(module: str, records: list[dict]) -> None:
+            for x in records:
+                items.setdefault((module, *H.tertial_of(x["start"].date())), []).append(x)
+
+        for year in self.world.years:
+            gen = ActivityGenerator(self.world, inst, random.Random(f"{self.seed}:{self.orgnr}:{year}"), year)
+            raa, doses = gen.imaging()
+            add("raa", raa)
+            if inst.kind == "hf":
+                public = sum(w for w, _ in P.HOSPITALS.values())
+                ord_eps, ord_doses = gen.ordinary(P.HOSPITALS[inst.orgnr][0] / public)
+                add("ord", ord_eps)
+                doses += ord_doses
+            add("rad", doses)
+            self.typical += [
+                (self.orgnr, year, eq, code, d, v, CANONICAL[d])
+                for (eq, code, d), v in sorted(gen.typical_cache.items())
+            ]
+            self.generated["raa_visits"] += gen.generated["raa"]
+            self.generated["ord_procedures"] += gen.generated["ord"]
+            self.generated["dose_records_without_activity"] += gen.generated["orphan"]
+        self.series: dict[str, dict] = {}
+        self.str_eps: list[dict] = []
         if inst.rt_orgnr:
-            series, str_eps = gen.radiotherapy()
-        self.series = {s["id"]: s for s in series}
-        self.str_eps = str_eps
-        items = {"raa": raa, "ord": ord_eps, "str": str_eps, "rad": raa_doses + ord_doses}
-        rep = Reporter(self.world, inst, rng, self.out)
-        events = []
-        final: dict[str, list[dict]] = {m: [] for m in items}
-        final_series: dict[str, dict] = {}
-        for module, period in slots_of(self.world, self.orgnr):
-            if module == "ide":
-                continue
-            flags = self.plan.get((module, period), {})
-            content = [x for x in items[module] if period_of(year, x["start"].date()) == period]
-            events += self._slot_events(module, period, content, flags, final, final_series)
-        for period in sorted({p for m, p in slots_of(self.world, self.orgnr) if m == "ide"}):
-            last_b1 = max((e[0] for e in events if e[2] == period and e[3] == "B1"), default=None)
-            uttak = (last_b1 or period_bounds(year, period)[1] + dt.timedelta(days=20)) + dt.timedelta(days=1)
-            events.append((uttak, 4, period, "IDE", "ide", None))
-        events.sort(key=lambda e: (e[0], e[1], e[2], e[3]))
-        for uttak, _order, period, kind, module, payload in events:
-            flags = self.plan.get((module, period), {})
-            if kind == "IDE":
-                if not rep.persons_by_period.get(period):
-                    continue
-                entry, _ = rep.write_ide_file(period, uttak, plant=flags.get("findings"))
-            elif module == "rad":
-                entry = rep.write_dose_file(
-                    period, kind, uttak, payload["items"], plant=payload.get("findings")
-                )
-            else:
-                entry = rep.write_episode_file(
-                    module,
-                    period,
-                    kind,
-                    uttak,
-                    payload["items"],
-                    payload.get("deletions", ()),
-                    payload.get("series"),
-                    plant=payload.get("findings"),
-                )
-            if kind in ("B1", "IDE"):
-                if flags.get("fault"):
-                    rep.faulty(entry, flags["fault"])
-                if flags.get("duplicate"):
-                    rep.duplicate(entry)
-        truth = self._truth(final, final_series, gen)
+            rt = RadiotherapyGenerator(self.world, inst, self.seed)
+            series, self.str_eps = rt.run()
+            self.series = {s["id"]: s for s in series}
+            add("str", self.str_eps)
+            self.generated["str_episodes"] = rt.episodes_made
+            self.generated["rt_series"] = len(series)
+        events: list[dict] = []
+        for module, year, t in sorted(items, key=lambda s: (s[1], s[2], MODULE_ORDER[s[0]])):
+            flags = self.plan.get((module, year, t), {})
+            events += self._slot_events(module, (year, t), items[(module, year, t)], flags)
+        events += self._ide_events(events)
+        events.sort(key=lambda e: (e["uttak"], e["order"], e["slot"], e["kind"]))
+        self._number(events)
+        rep = Reporter(self.world, inst, self.out)
+        for e in events:
+            if e["arrival"] <= self.as_of:
+                self._write(rep, e)
+        truth = self._truth(events)
         truth["files"] = rep.files
+        truth["pending"] = [e["arrival"] for e in events if e["arrival"] > self.as_of]
         return truth
 
+    def _number(self, events: list[dict]) -> None:
+        """lopenr: the sender's sequence number, counted per year of extraction."""
+        counters: dict[int, int] = {}
+        for e in events:
+            year = e["uttak"].year
+            counters[year] = counters.get(year, 0) + 1
+            e["lopenr"] = f"{year}{counters[year]:06d}"
+
+    def _write(self, rep: Reporter, e: dict) -> None:
+        module, kind, (year, t) = e["module"], e["kind"], e["slot"]
+        rng = random.Random(f"{self.seed}:{self.orgnr}:{e['lopenr']}")
+        flags = self.plan.get((module, year, t), {})
+        meta = (year, t, kind, e["uttak"], e["arrival"], e["lopenr"], rng)
+        if kind == "IDE":
+            entry = rep.write_ide_file(meta, e["persons"], plant=flags.get("findings"))
+        elif module == "rad":
+            entry = rep.write_dose_file(meta, e["items"], plant=e.get("findings"))
+        else:
+            entry = rep.write_episode_file(
+                module, meta, e["items"], e.get("deletions", ()), e.get("series"), plant=e.get("findings")
+            )
+        if kind in ("B1", "IDE"):
+            if flags.get("fault"):
+                rep.faulty(entry, flags["fault"], rng)
+            dup_arrival = e["arrival"] + dt.timedelta(days=rng.randint(*P.DUPLICATE_AFTER_DAYS))
+            if flags.get("duplicate") and dup_arrival <= self.as_of:
+                rep.duplicate(entry, dup_arrival)
+
     # --- one slot: B1, maybe B2 resend, maybe E ---------------------------------------------------
-    def _slot_events(self, module, period, content, flags, final, final_series):
+    def _slot_events(self, module: str, slot: tuple[int, int], content: list, flags: dict) -> list[dict]:
         rng = self.rng
         if not content:
             return []  # nothing happened: no file (NPR gets no empty deliveries here)
-        _, end = period_bounds(self.year, period)
+        _, end = H.tertial_bounds(*slot)
+        base = {"module": module, "slot": slot, "order": MODULE_ORDER[module]}
+
+        def event(kind: str, uttak: dt.date, **kw) -> dict:
+            return {**base, "kind": kind, "uttak": uttak, "arrival": H.arrival(rng, uttak), **kw}
+
         d1 = end + dt.timedelta(days=rng.randint(*P.UPLOAD_DELAY_DAYS))
-        order = MODULE_ORDER[module]
-        series_v1 = {sid: s for sid, s in self.series.items()} if module == "str" else None
-        v1, findings = self._plant(module, content, dict(flags.get("findings", {})))
-        events = [(d1, order, period, "B1", module, {"items": v1, "findings": findings, "series": series_v1})]
+        series_v1 = dict(self.series) if module == "str" else None
+        v1, findings = C.plant(rng, module, content, dict(flags.get("findings", {})))
+        events = [event("B1", d1, items=v1, findings=findings, series=series_v1, state=(v1, series_v1))]
         state, series_state = v1, series_v1
-        if flags.get("resend") and content:
-            v2, series_v2 = self._resend(module, period, content)
-            d2 = end + dt.timedelta(days=rng.randint(*P.RESEND_DELAY_DAYS))
-            events.append((d2, order, period, "B2", module, {"items": v2, "series": series_v2}))
+        if flags.get("resend"):
+            v2, series_v2 = C.resend(rng, module, slot, content, self.series, self.str_eps)
+            d2 = H.resend_day(rng, *slot)
             state, series_state = v2, series_v2
+            events.append(event("B2", d2, items=v2, series=series_v2, state=(state, series_state)))
         if flags.get("e") and module in EPISODE_MODULES and len(state) >= 3:
-            changed, deleted, state = self._change(module, state)
+            changed, deleted, state = C.change(rng, module, state)
             d3 = end + dt.timedelta(days=rng.randint(*P.E_DELAY_DAYS))
             events.append(
-                (
-                    d3,
-                    order,
-                    period,
+                event(
                     "E",
-                    module,
-                    {"items": changed, "deletions": deleted, "series": series_state},
+                    d3,
+                    items=changed,
+                    deletions=deleted,
+                    series=series_state,
+                    state=(state, series_state),
                 )
             )
-        final[module].extend(state)
-        if module == "str":
-            assert series_state is not None  # str always carries its series
-            for ep in state:
-                final_series[ep["serie"]] = series_state[ep["serie"]]
         return events
 
-    def _plant(self, module, content, findings):
-        """Copies of a few records with the planted problems; drops findings that cannot occur."""
-        out = list(content)
-        rng = self.rng
-        planted = {}
-        used: set[int] = set()  # one planted problem per record
-        for cls, n in findings.items():
-            if cls == F.DUPLICATE_KEY:
-                planted[cls] = 1  # the first Utstyr of the register twice
-                continue
-            if cls == F.INVALID_FODSELSNUMMER:
-                continue
-            targets = [
-                i
-                for i, x in enumerate(out)
-                if i not in used
-                and (module != "str" or x.get("attendance"))
-                and (module != "rad" or x["ind"])
-            ]
-            if not targets:
-                continue
-            done = 0
-            for i in rng.sample(targets, min(n, len(targets))):
-                x = _copy_rec(out[i]) if module == "rad" else _copy_ep(out[i])
-                if cls == F.DANGLING_REFERENCE:
-                    if module == "rad":
-                        x["ref_equipment"] = "0000-XX99"
-                    elif module == "str":
-                        x["ref_equipment"] = "0000-RT99"
-                    else:
-                        x["ref_unit"] = "UKJENT99"
-                elif cls == F.UNKNOWN_CODE and module in ("raa", "ord"):
-                    x["procs"][0]["codes"][0] = P.UNKNOWN_NCRP_CODE if module == "raa" else "XXX99"
-                elif (
-                    module == "rad"
-                    and x["ind"]
-                    and cls in (F.NEGATIVE_DOSE, F.IMPLAUSIBLE_DOSE, F.UNKNOWN_UNIT)
-                ):
-                    ind = x["ind"][0]
-                    if cls == F.NEGATIVE_DOSE:
-                        ind[1] = "-" + ind[1]
-                        ind[3] = -ind[3]
-                    elif cls == F.IMPLAUSIBLE_DOSE:
-                        ind[1] = f"{float(ind[1]) * P.IMPLAUSIBLE_FACTOR:.1f}"
-                        ind[3] = ind[3] * P.IMPLAUSIBLE_FACTOR
-                    else:
-                        ind[2] = P.UNKNOWN_UNIT
-                    x["finding"] = cls
-                else:
-                    continue
-                out[i] = x
-                used.add(i)
-                done += 1
-            if done:
-                planted[cls] = done
-        return out, planted
-
-    def _new_code(self, ep: dict) -> None:
-        """A corrected main code: another examination of the same kind."""
-        p = ep["procs"][0]
-        if ep["kodeverk"] == "R":
-            entries = P.EXAMINATION_GROUPS[p["group"]]
-            choices = [e[0] for e in entries if e[0] != p["codes"][0] and e[2] in {x[2] for x in entries}]
-        else:
-            choices = [c for z in P.ORD_PROCEDURES.values() for c in z if c != p["codes"][0]]
-        p["codes"][0] = self.rng.choice(choices)
-
-    def _resend(self, module, period, content):
-        rng = self.rng
-        n = len(content)
-        drop = set(rng.sample(range(n), max(1 if n >= 5 else 0, round(n * P.RESEND_DROP_SHARE))))
-        change = set(rng.sample(range(n), max(1, round(n * P.RESEND_CHANGE_SHARE)))) - drop
-        series: dict | None = dict(self.series) if module == "str" else None
+    def _ide_events(self, events: list[dict]) -> list[dict]:
+        """One person-identification file per tertial, the day after its last first B file."""
         out = []
-        if series is not None:
-            # Series-level corrections only for series wholly inside this period.
-            in_period: dict[str, set[int]] = {}
-            for ep in self.str_eps:
-                in_period.setdefault(ep["serie"], set()).add(period_of(self.year, ep["start"].date()))
-            candidates = sorted(s for s, ps in in_period.items() if ps == {period})
-            for sid in rng.sample(candidates, min(len(candidates), max(1, len(candidates) // 50))):
-                s = dict(series[sid])
-                s["volumes"] = [dict(v) for v in s["volumes"]]
-                what = rng.choice(("planned", "diag", "intent"))
-                if what == "planned":
-                    s["volumes"][0]["planned"] = round(s["volumes"][0]["planned"] + s["volumes"][0]["fx"], 2)
-                elif what == "diag":
-                    group = next(d for d in P.RT_DIAGNOSES if s["diag"] in d[2])
-                    s["diag"] = rng.choice([c for c in group[2] if c != s["diag"]] or [s["diag"]])
-                else:
-                    s["intent"] = "3" if s["intent"] == "2" else ("2" if s["intent"] == "3" else s["intent"])
-                series[sid] = s
-            change = set()
-        for i, x in enumerate(content):
-            if i in drop:
-                continue
-            if series is not None:
-                s = series[x["serie"]]
-                if s["diag"] != x["diag"]:
-                    x = dict(x, diag=s["diag"])
-            elif i in change:
-                if module == "rad":
-                    x = _copy_rec(x)
-                    if x["ind"]:
-                        ind = x["ind"][0]
-                        f = rng.uniform(0.8, 1.25)
-                        ind[1], ind[3] = fmt_decimal(float(ind[1]) * f), ind[3] * f
-                else:
-                    x = _copy_ep(x)
-                    self._new_code(x)
-            out.append(x)
-        return out, series
+        for slot in sorted({e["slot"] for e in events}):
+            b1 = [e for e in events if e["slot"] == slot and e["kind"] == "B1"]
+            uttak = max(e["uttak"] for e in b1) + dt.timedelta(days=1)
+            persons = {
+                x["person"].person_id: x["person"]
+                for e in events
+                if e["slot"] == slot and e["uttak"] < uttak
+                for x in e["items"]
+            }
+            if persons:
+                ide = {"module": "ide", "slot": slot, "order": MODULE_ORDER["ide"], "kind": "IDE"}
+                ide.update(uttak=uttak, arrival=H.arrival(self.rng, uttak), items=[], persons=persons)
+                out.append(ide)
+        return out
 
-    def _change(self, module, state):
-        rng = self.rng
-        n = len(state)
-        k_change = max(1, round(n * P.E_CHANGE_SHARE))
-        k_delete = max(1, round(n * P.E_DELETE_SHARE))
-        picked = rng.sample(range(n), min(n - 1, k_change + k_delete))
-        change_idx, delete_idx = set(picked[:k_change]), set(picked[k_change:])
-        changed, new_state = [], []
-        deleted = [state[i]["id"] for i in sorted(delete_idx)]
-        for i, ep in enumerate(state):
-            if i in delete_idx:
-                continue
-            if i in change_idx:
-                ep = _copy_ep(ep)
-                if module == "str":
-                    ep["omsorg"] = "8" if ep["omsorg"] == "3" else "3"
-                else:
-                    self._new_code(ep)
-                changed.append(ep)
-            new_state.append(ep)
-        return changed, deleted, new_state
+    def _current(self, events: list[dict]) -> tuple[dict[str, list[dict]], dict[str, dict]]:
+        """The state the arrived files give: per slot, the state after its last arrived file."""
+        final: dict[str, list[dict]] = {m: [] for m in ("raa", "ord", "str", "rad")}
+        final_series: dict[str, dict] = {}
+        last: dict[tuple, dict] = {}
+        for e in events:
+            if e["kind"] != "IDE" and e["arrival"] <= self.as_of:
+                last[(e["module"], e["slot"])] = e
+        for (module, _slot), e in sorted(last.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            state, series_state = e["state"]
+            final[module].extend(state)
+            if module == "str":
+                for ep in state:
+                    final_series[ep["serie"]] = series_state[ep["serie"]]
+        return final, final_series
 
     # --- truth ------------------------------------------------------------------------------------
-    def _truth(self, final, final_series, gen: ActivityGenerator) -> dict:
+    def _truth(self, events: list[dict]) -> dict:
+        final, final_series = self._current(events)
         org = self.orgnr
         exams = []
         activity = set()
@@ -368,10 +290,7 @@ class InstitutionTask:
                     s["new"] == "1",
                 )
             )
-        typical = [
-            (org, eq, code, dt_, v, CANONICAL[dt_])
-            for (eq, code, dt_), v in sorted(gen.typical_cache.items())
-        ]
+        typical = self.typical
         parts = self.out / "_truth" / "current" / "_parts"
         parts.mkdir(parents=True, exist_ok=True)
         _write(parts / f"examinations-{org}.parquet", EXAM_SCHEMA, exams)
@@ -401,13 +320,7 @@ class InstitutionTask:
             "current": current,
             "persons": persons,
             "equipment": eq_counts,
-            "generated": {
-                "raa_visits": gen.next_id["raa"] - 10_000_000,
-                "ord_procedures": gen.next_id["ord"] - 20_000_000,
-                "str_episodes": gen.next_id["str"] - 30_000_000,
-                "rt_series": len(self.series),
-                "dose_records_without_activity": gen.next_id["orphan"] - 90_000_000,
-            },
+            "generated": dict(self.generated),
         }
 
 
@@ -456,6 +369,7 @@ RT_SCHEMA = pa.schema(
 TYPICAL_SCHEMA = pa.schema(
     [
         ("institution", pa.string()),
+        ("year", pa.int32()),
         ("equipment_id", pa.string()),
         ("procedure_code", pa.string()),
         ("dose_type", pa.string()),

@@ -53,21 +53,37 @@ def municipalities() -> tuple[Municipality, ...]:
         by_kom.setdefault(r["komnr"].zfill(4), []).append(r)
     rng = random.Random(P.WORLD_SEED)
     raw: dict[str, float] = {}
+    known = {**P.BIG_MUNICIPALITIES, **P.MUNICIPALITY_POPULATION_FIXED}
     for komnr in sorted(by_kom):
-        raw[komnr] = P.BIG_MUNICIPALITIES.get(komnr) or rng.lognormvariate(
-            P.SMALL_MUNICIPALITY_LOG_MEAN, P.SMALL_MUNICIPALITY_LOG_SD
-        )
-    big = sum(v for k, v in raw.items() if k in P.BIG_MUNICIPALITIES)
-    small = sum(v for k, v in raw.items() if k not in P.BIG_MUNICIPALITIES)
+        drawn = rng.lognormvariate(P.SMALL_MUNICIPALITY_LOG_MEAN, P.SMALL_MUNICIPALITY_LOG_SD)
+        raw[komnr] = known.get(komnr, drawn)
+    big = sum(v for k, v in raw.items() if k in known)
+    small = sum(v for k, v in raw.items() if k not in known)
     factor = (P.POPULATION_TOTAL - big) / small
     out = []
     for komnr, krows in sorted(by_kom.items()):
         parts = [r for r in krows if r["bydel"] and not r["bydel"].endswith("99")] or krows[:1]
         catchments = tuple(r["bohf_navn"] for r in parts if r["bohf_navn"] in P.CATCHMENT_TO_HF)
-        size = raw[komnr] if komnr in P.BIG_MUNICIPALITIES else raw[komnr] * factor
+        if komnr in P.MUNICIPALITY_CATCHMENT_FIXED:
+            catchments = (P.MUNICIPALITY_CATCHMENT_FIXED[komnr],)
+        size = round(raw[komnr]) if komnr in known else max(200, round(raw[komnr] * factor))
         name = krows[0]["komnr_navn"].split(" ", 1)[-1]
-        out.append(Municipality(komnr, name, catchments, max(200, round(size))))
+        out.append(Municipality(komnr, name, catchments, size))
     return tuple(out)
+
+
+@functools.cache
+def _move_targets() -> Weighted:
+    return Weighted([m.komnr for m in municipalities()], [m.population for m in municipalities()])
+
+
+class Weighted:
+    def __init__(self, items, weights):
+        self.items = list(items)
+        self.cum = list(accumulate(weights))
+
+    def draw(self, rng: random.Random):
+        return self.items[bisect(self.cum, rng.random() * self.cum[-1])]
 
 
 @functools.cache
@@ -75,6 +91,8 @@ def population_cells() -> tuple[tuple[str, str, int, int], ...]:
     """(komnr, sex '1'/'2', age band index, population at scale 1.0), the table's rows."""
     cells = []
     for m in municipalities():
+        if not m.population:
+            continue  # no residents (Jan Mayen, the continental shelf): not in the table
         for b in range(len(P.AGE_BANDS)):
             n = m.population * P.AGE_SHARE[b]
             male = round(n * P.MALE_SHARE[b])
@@ -87,14 +105,32 @@ def population_rows(year: int) -> list[tuple[int, str, str, str, int]]:
     return [(year, k, s, P.AGE_BANDS[b][0], n) for k, s, b, n in population_cells()]
 
 
+Moves = tuple[tuple[int, str], ...]
+
+
 @dataclass(frozen=True)
 class Person:
+    """A person of the synthetic population: fixed identity, a residence history and a death."""
+
     person_id: int
-    komnr: str
+    komnr: str  # residence on 1 January of the pool's first year
     sex: str  # '1' male, '2' female
     birth_year: int
     fid: str
     id_type: str  # '1' fødselsnummer, '2' D-number
+    moves: tuple[tuple[int, str], ...] = ()  # (year moved, new municipality), from 1 January
+    death: dt.date | None = None
+
+    def home(self, year: int) -> str:
+        """Municipality of residence in a year (the last move at or before it)."""
+        komnr = self.komnr
+        for y, k in self.moves:
+            if y <= year:
+                komnr = k
+        return komnr
+
+    def alive(self, day: dt.date) -> bool:
+        return self.death is None or day < self.death
 
 
 class PersonPool:
@@ -105,11 +141,12 @@ class PersonPool:
     unique; slots whose control digits do not exist are skipped to the next slot.
     """
 
-    def __init__(self, year: int, scale: float, seed: int):
+    def __init__(self, year: int, scale: float, seed: int, last_year: int | None = None):
         self.year = year
+        self.last_year = year if last_year is None else last_year
         self.seed = seed
         self.cells = population_cells()
-        self.slots = [max(1, round(n * scale)) for *_, n in self.cells]
+        self.slots = [max(1, round(n * scale)) if n else 0 for *_, n in self.cells]
         # Offsets within each (band, sex) block make (birth date, individual number) unique.
         self.block_offset: list[int] = []
         running: dict[tuple[int, str], int] = {}
@@ -151,8 +188,25 @@ class PersonPool:
                     block = self.block_ids[(band, sex)]
                     pid = block * 100_000_000 + slot
                     id_type = "3" if use_h else "2" if use_d else "1"
-                    return Person(pid, komnr, sex, birth.year, fid, id_type)
+                    moves, death = self._life(pid, komnr, birth)
+                    return Person(pid, komnr, sex, birth.year, fid, id_type, moves, death)
         raise AssertionError("no valid fødselsnummer in cell")
+
+    def _life(self, pid: int, komnr: str, birth: dt.date) -> tuple[Moves, dt.date | None]:
+        """Moves and death over the pool's years: a pure function of (seed, person)."""
+        rng = random.Random(self.seed * 1_000_003 + pid)
+        moves: list[tuple[int, str]] = []
+        a, b, floor = P.MORTALITY
+        for year in range(self.year, self.last_year + 1):
+            if year > self.year and rng.random() < P.MOVE_RATE:
+                target = _move_targets().draw(rng)
+                if target != komnr:
+                    moves.append((year, target))
+                    komnr = target
+            age = year - birth.year
+            if rng.random() < max(floor, a * math.exp(b * (age - 50))):
+                return tuple(moves), dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
+        return tuple(moves), None
 
 
 def pasient_nr(person_id: int, institution: str) -> str:
@@ -178,9 +232,21 @@ class CatchmentSampler:
         self.cells = cells
         self.cum = list(accumulate(weights))
 
-    def draw(self, rng: random.Random) -> Person:
-        cell = self.cells[bisect(self.cum, rng.random() * self.cum[-1])]
-        return self.pool.person(cell, int(rng.random() * self.pool.slots[cell]))
+        self.komnr_weights = komnr_weights
+
+    def draw(self, rng: random.Random, day: dt.date | None = None) -> Person:
+        """A person alive on `day`; one who has moved out of the catchment is mostly redrawn."""
+        for _ in range(30):
+            cell = self.cells[bisect(self.cum, rng.random() * self.cum[-1])]
+            p = self.pool.person(cell, int(rng.random() * self.pool.slots[cell]))
+            if day is None:
+                return p
+            if not p.alive(day):
+                continue
+            if p.moves and p.home(day.year) not in self.komnr_weights and rng.random() < 0.8:
+                continue
+            return p
+        return p
 
 
 # --- Institutions and equipment ---------------------------------------------------------------
@@ -262,11 +328,12 @@ def _unit_choice(rng: random.Random, dose_type: str, shares: dict[str, float]) -
 
 def _equipment(rng: random.Random, site: Site, modality: str, n: int, year: int) -> Equipment:
     short = site.orgnr[-4:]
+    manufacturer = rng.choice(P.MANUFACTURERS[modality])
     return Equipment(
         equipment_id=f"{short}-{modality}{n:02d}",
         modality=modality,
-        manufacturer=rng.choice(P.MANUFACTURERS[modality]),
-        model=rng.choice(P.MODELS.get(modality, ("Standard",))),
+        manufacturer=manufacturer,
+        model=rng.choice(P.MODELS.get(modality, {}).get(manufacturer, ("Standard",))),
         site=site.orgnr,
         level=rng.gauss(0.0, 1.0),
         dap_unit=_unit_choice(rng, "DAP", P.DAP_UNIT_SHARES),
@@ -278,16 +345,22 @@ def _equipment(rng: random.Random, site: Site, modality: str, n: int, year: int)
 
 @dataclass
 class World:
-    year: int
+    year: int  # the last year
     scale: float
     seed: int
     pool: PersonPool
     institutions: dict[str, Institution]
+    years: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.years = self.years or (self.year,)
 
 
-def build_world(year: int, scale: float, seed: int) -> World:
+def build_world(year: int, scale: float, seed: int, first_year: int | None = None) -> World:
+    """The world of a history `first_year`..`year` (one year when first_year is None)."""
+    first = year if first_year is None else first_year
     rng = random.Random(f"world:{seed}")
-    pool = PersonPool(year, scale, seed)
+    pool = PersonPool(first, scale, seed, last_year=year)
     public_total = sum(w for w, _ in P.HOSPITALS.values())
     private_total = sum(w for w, _ in P.PRIVATE_INSTITUTES.values())
     institutions: dict[str, Institution] = {}
@@ -316,27 +389,50 @@ def build_world(year: int, scale: float, seed: int) -> World:
             for modality, density in per_100k.items():
                 count = max(1, math.ceil(site_volume / 100_000 * density))
                 site.equipment[modality] = [
-                    _equipment(rng, site, modality, n + 1, year) for n in range(count)
+                    _equipment(rng, site, modality, n + 1, first) for n in range(count)
                 ]
+            for site_orgnr, modality, installed, maker, model in P.NEW_EQUIPMENT:
+                if site_orgnr == site.orgnr and modality in site.equipment and installed <= year:
+                    eqs = site.equipment[modality]
+                    new = _equipment(rng, site, modality, len(eqs) + 1, installed)
+                    new.manufacturer, new.model, new.installed = maker, model, installed
+                    eqs.append(new)
         if inst.kind == "hf":
             main = inst.sites[0]
             inst.ord_equipment = [
-                _equipment(rng, main, m, 90 + n, year) for n, m in enumerate(("RF", "RF", "CT", "XA"))
+                _equipment(rng, main, m, 90 + n, first) for n, m in enumerate(("RF", "RF", "CT", "XA"))
             ]
     for orgnr, (rt_orgnr, linacs, served) in P.RT_CENTRES.items():
         inst = institutions[orgnr]
         inst.rt_orgnr = rt_orgnr
         rt_site = Site(rt_orgnr, _name(rt_orgnr), "rt", "STR1", 0.0)
-        inst.rt_linacs = [_equipment(rng, rt_site, "RT", n + 1, year) for n in range(linacs)]
+        inst.rt_linacs = [_equipment(rng, rt_site, "RT", n + 1, first) for n in range(linacs)]
         names: set[str] = set()
         for hf in served:
             names |= _hf_catchment_names(hf)
         inst.rt_catchment = _catchment(names)
+    _rt_migration(institutions)
     rt_population = {o: _population(world_inst.rt_catchment) for o, world_inst in institutions.items()}
     total = sum(rt_population.values())
     for orgnr, pop in rt_population.items():
         institutions[orgnr].rt_share = pop / total
-    return World(year, scale, seed, pool, institutions)
+    return World(year, scale, seed, pool, institutions, tuple(range(first, year + 1)))
+
+
+def _rt_migration(institutions: dict[str, Institution]) -> None:
+    """Oslo University Hospital takes a share of every other centre's residents (more from the
+    south-east); each municipality's weights over the centres still sum to its own share."""
+    ous = institutions.get(P.OUS_ORGNR)
+    if ous is None or not ous.rt_orgnr:
+        return
+    for orgnr, inst in institutions.items():
+        if orgnr == P.OUS_ORGNR or not inst.rt_orgnr:
+            continue
+        rhf = organisations().get(orgnr, {}).get("behrhf_navn", "")
+        share = P.RT_OUS_SOUTH_EAST_SHARE if rhf == P.SOUTH_EAST_RHF else P.RT_OUS_NATIONAL_SHARE
+        for komnr, w in inst.rt_catchment.items():
+            inst.rt_catchment[komnr] = w * (1 - share)
+            ous.rt_catchment[komnr] = ous.rt_catchment.get(komnr, 0.0) + w * share
 
 
 def facility_typical(equipment: Equipment, code: str, dose_type: str, median: float, sigma: float) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -69,7 +70,10 @@ class MessageWriter:
         self.sha = hashlib.sha256()
         self.size = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.fh = path.open("wb")
+        # Written beside the target and moved into place at the end: an inbox never sees half a
+        # file, and a file already there with the same bytes is left untouched (`--as-of` replays).
+        self.tmp = path.with_name(path.name + ".part")
+        self.fh = self.tmp.open("wb")
         self.parts.append(f'<?xml version="1.0" encoding="{encoding}"?>\n')
         if envelope is not None:
             self.parts.append(msghead_open(envelope))
@@ -128,7 +132,29 @@ class MessageWriter:
             self.parts.append(msghead_close())
         self._flush()
         self.fh.close()
-        return self.sha.hexdigest(), self.size, dict(self.rows)
+        sha = self.sha.hexdigest()
+        if _same(self.path, self.size, sha):
+            self.tmp.unlink()
+        else:
+            os.replace(self.tmp, self.path)
+        return sha, self.size, dict(self.rows)
+
+
+def _same(path: Path, size: int, sha: str) -> bool:
+    try:
+        if path.stat().st_size != size:
+            return False
+    except FileNotFoundError:
+        return False
+    return hashlib.sha256(path.read_bytes()).hexdigest() == sha
+
+
+def write_if_changed(path: Path, data: bytes) -> None:
+    """Write `data` to `path` unless the file already holds exactly these bytes."""
+    if not _same(path, len(data), hashlib.sha256(data).hexdigest()):
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
 
 
 def _org(name: str, orgnr: str) -> str:
