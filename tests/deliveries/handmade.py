@@ -116,6 +116,8 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
                         known,
                         None,
                         file_id,
+                        day,
+                        None if known else "unknown_unit",
                     )
                 )
         if rnd.random() < 0.01:  # dose that points to no examination
@@ -132,6 +134,8 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
                     True,
                     None,
                     file_id,
+                    day,
+                    None,
                 )
             )
     series, attendances, plans = [], [], []
@@ -215,6 +219,8 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
                 "is_unit_known",
                 "radiopharmaceutical_code",
                 "source_file_id",
+                "dose_date",
+                "exclusion_reason",
             ],
             doses,
         ),

@@ -16,7 +16,14 @@ from orchestration.settings import DBT_PROJECT_DIR, Paths
 
 DBT = Path(sys.executable).parent / "dbt"
 # The core warehouse only: the delivery models are another helper's and tested on their own.
-CORE_SELECTION = ["--exclude", "path:models/deliveries", "path:seeds/deliveries", "path:seeds/synthetic"]
+# The delivery inputs (intermediate/deliveries) read the delivery seeds, so they go with them.
+CORE_SELECTION = [
+    "--exclude",
+    "path:models/deliveries",
+    "path:models/intermediate/deliveries",
+    "path:seeds/deliveries",
+    "path:seeds/synthetic",
+]
 
 
 def run_dbt(paths: Paths, *args: str, target_dir: Path) -> subprocess.CompletedProcess:

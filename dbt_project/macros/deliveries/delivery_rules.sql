@@ -3,6 +3,11 @@
 {#- Age band of the population table: var('age_group_lower_bounds') gives each band's first age. -#}
 {% macro age_group(age) -%}
     {%- set bounds = delivery_param('age_group_lower_bounds') -%}
+    {#- the bands must be the population seed's: ascending integers from 0 (dsa_population_dose tests
+        that every band finds its population) -#}
+    {%- if bounds | length == 0 or bounds[0] != 0 or bounds != bounds | sort or bounds | unique | list | length != bounds | length -%}
+        {{ exceptions.raise_compiler_error("age_group_lower_bounds must be ascending distinct integers from 0, got " ~ bounds) }}
+    {%- endif -%}
     case
         when {{ age }} is null or {{ age }} < 0 then 'unknown'
     {%- for lower in bounds | reverse %}

@@ -2,9 +2,12 @@
     the facility typical values of facilities with the minimum sample), P25 and P50 (the achievable
     dose), and a percentile bootstrap 95 % interval for P75: delivery_param('drl_bootstrap_resamples') resamples
     of the facility medians, each draw's index from an md5 hash of (seed, group, resample, draw) so
-    the interval is the same for the same inputs and seed. -#}
+    the interval is the same for the same inputs and seed. A row on fewer than
+    delivery_param('drl_min_facilities') facilities is kept with is_published false and its percentiles
+    and interval null (a "national" value from one or two rooms is no DRL). -#}
 {%- set resamples = delivery_param('drl_bootstrap_resamples') -%}
 {%- set seed = delivery_param('drl_bootstrap_seed') -%}
+{%- set min_facilities = delivery_param('drl_min_facilities') -%}
 with facilities as (
     select
         year, procedure_code, dose_type, unit, facility_id, n_examinations, median,
@@ -66,6 +69,16 @@ interval as (
     group by year, procedure_code, dose_type
 ),
 
+excluded as (
+    -- records left out of the medians, over every facility of the code (ICRP 135: never a median)
+    select
+        year, procedure_code, dose_type,
+        sum(n_examinations_excluded) as n_examinations_excluded,
+        sum(n_records_excluded_implausible) as n_records_excluded_implausible
+    from {{ ref('int_deliveries__facility_typical_values') }}
+    group by year, procedure_code, dose_type
+),
+
 reference as (
     select
         procedure_code, dose_type, examination as reference_examination, p75 as reference_p75,
@@ -81,11 +94,15 @@ select
     n.unit,
     n.n_facilities,
     n.n_examinations,
-    n.p25,
-    n.p50,
-    n.p75,
-    i.p75_ci_low,
-    i.p75_ci_high,
+    n.n_facilities >= {{ min_facilities }} as is_published,
+    case when n.n_facilities >= {{ min_facilities }} then n.p25 end as p25,
+    case when n.n_facilities >= {{ min_facilities }} then n.p50 end as p50,
+    case when n.n_facilities >= {{ min_facilities }} then n.p75 end as p75,
+    case when n.n_facilities >= {{ min_facilities }} then i.p75_ci_low end as p75_ci_low,
+    case when n.n_facilities >= {{ min_facilities }} then i.p75_ci_high end as p75_ci_high,
+    {{ min_facilities }} as min_facilities,
+    coalesce(x.n_examinations_excluded, 0) as n_examinations_excluded,
+    coalesce(x.n_records_excluded_implausible, 0) as n_records_excluded_implausible,
     {{ resamples }} as bootstrap_resamples,
     {{ seed }} as bootstrap_seed,
     r.reference_examination,
@@ -96,4 +113,5 @@ select
     {{ is_provisional('n.year') }} as is_provisional
 from national as n
 left join interval as i using (year, procedure_code, dose_type)
+left join excluded as x using (year, procedure_code, dose_type)
 left join reference as r using (procedure_code, dose_type)

@@ -29,8 +29,13 @@ cells as (
     from typical as t
     left join reference as r
         on r.procedure_code = t.procedure_code and r.dose_type = t.dose_type
+    -- a facility whose every examination of the code was excluded has no typical value
+    where t.n_examinations > 0
 ),
 
-{{ suppress_small_cells('cells', 'n_patients', ['facility_id', 'procedure_code', 'dose_type'], margins=[]) }}
+{#- no margin: a facility's examinations add up to no published total (dsa_drl sums only facilities
+    with the minimum sample, which are never small) -#}
+{{ suppress_small_cells('cells', ['year', 'facility_id', 'procedure_code', 'dose_type'],
+    measures={'n_examinations': 'n_patients', 'n_patients': 'n_patients'}, margins=[]) }}
 
 select * from published

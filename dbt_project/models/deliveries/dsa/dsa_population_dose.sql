@@ -1,63 +1,35 @@
 {#- One row per year x modality group (CT, X-ray, nuclear medicine ...) x breakdown x breakdown value:
     examination frequency and collective effective dose by the EU Radiation Protection 154 method.
 
-    breakdown is 'total' (breakdown_value 'all'), 'sex' (1 male, 2 female, 9 unknown), 'age_group' or
-    'residence_rhf'; modality 'all' rows sum every modality. An examination's effective dose is its dose
-    indicator x the coefficient (seed effective_dose_coefficients) for its NCRP code; an examination with
-    a coefficient but no dose reported gets the mean effective dose of its code in the year (RP 154:
-    frequency x typical dose), so missing dose reports do not lower the collective dose. Examinations
-    without a coefficient are counted and reported, with no dose. Per caput and per 1,000 use the
-    population of the same breakdown (seed population). -#}
+    breakdown is 'total' (breakdown_value 'all'), 'sex' (1 male, 2 female, 9 unknown), 'age_group',
+    'residence_rhf' or 'examination_group' (the RP 154 top-20 groups of seed typical_effective_doses,
+    'other' for the rest); modality 'all' rows sum every modality. Each examination's effective dose and
+    its source (measured x coefficient, imputed code mean, typical dose per examination, none) come from
+    int_deliveries__examination_effective_doses; dose records with an implausible finding never enter
+    and are counted in n_records_excluded_implausible. Per caput and per 1,000 use the population of
+    the same breakdown (seed population; no population by examination group: per caput is over the
+    whole population there). Every number is suppressed on its own patients (suppress_small_cells). -#}
 {%- set keys = ['year', 'modality', 'breakdown', 'breakdown_value'] -%}
 with examinations as (
-    select * from {{ ref('int_deliveries__imaging_examinations') }} where is_ionising
+    select
+        e.*, d.examination_group, d.has_coefficient, d.has_measured_dose, d.effective_dose_msv, d.dose_source
+    from {{ ref('int_deliveries__imaging_examinations') }} as e
+    inner join
+        {{ ref('int_deliveries__examination_effective_doses') }} as d
+        on d.examination_id = e.examination_id
 ),
 
-coefficients as (
-    select * from {{ ref('effective_dose_coefficients') }}
-),
-
-code_coefficients as (
-    -- match the (few) distinct codes, not every examination, against the patterns
-    select c.procedure_code, k.coefficient_id, k.dose_type, k.coefficient
-    from (select distinct procedure_code from examinations) as c
-    inner join coefficients as k on regexp_matches(c.procedure_code, k.procedure_code_regex)
-),
-
-measured_by_coefficient as (
-    -- several records of one quantity (acquisitions, biplane) add up to the examination's dose
-    select d.examination_id, k.coefficient_id, sum(d.value * k.coefficient) as effective_dose_msv
-    from {{ ref('int_deliveries__imaging_doses') }} as d
-    inner join code_coefficients as k on k.procedure_code = d.procedure_code and k.dose_type = d.dose_type
-    where d.has_activity and d.value is not null
-    group by d.examination_id, k.coefficient_id
-),
-
-measured as (
-    -- one estimate per examination: where two quantities both have a coefficient, the first one
-    select examination_id, effective_dose_msv
-    from (
-        select
-            *,
-            row_number() over (partition by examination_id order by coefficient_id) as preference
-        from measured_by_coefficient
-    ) as ranked
-    where preference = 1
+implausible as (
+    select examination_id, sum(n_records_implausible) as n_records_implausible
+    from {{ ref('int_deliveries__examination_doses') }}
+    where n_records_implausible > 0
+    group by examination_id
 ),
 
 per_examination as (
-    select
-        e.*,
-        k.coefficient_id is not null as has_coefficient,
-        m.effective_dose_msv is not null as has_measured_dose,
-        coalesce(
-            m.effective_dose_msv,
-            avg(m.effective_dose_msv) over (partition by e.year, e.procedure_code)
-        ) as effective_dose_msv
+    select e.*, coalesce(i.n_records_implausible, 0) as n_records_implausible
     from examinations as e
-    left join (select distinct procedure_code, coefficient_id from code_coefficients) as k
-        on k.procedure_code = e.procedure_code
-    left join measured as m on m.examination_id = e.examination_id
+    left join implausible as i on i.examination_id = e.examination_id
 ),
 
 grouped as (
@@ -67,20 +39,42 @@ grouped as (
         sex,
         age_group,
         residence_rhf_name,
+        examination_group,
         grouping(modality_group) as all_modalities,
         grouping(sex) as all_sexes,
         grouping(age_group) as all_ages,
         grouping(residence_rhf_name) as all_regions,
+        grouping(examination_group) as all_groups,
         count(*) as n_examinations,
         count(distinct person_key) as n_patients,
         count(*) filter (where has_coefficient) as n_examinations_with_coefficient,
+        count(distinct person_key) filter (where has_coefficient)
+            as n_examinations_with_coefficient__patients,
+        count(*) filter (where not has_coefficient) as n_examinations_without_coefficient,
+        count(distinct person_key) filter (where not has_coefficient)
+            as n_examinations_without_coefficient__patients,
         count(*) filter (where has_measured_dose) as n_examinations_with_measured_dose,
+        count(distinct person_key) filter (where has_measured_dose)
+            as n_examinations_with_measured_dose__patients,
+        count(*) filter (where not has_measured_dose) as n_examinations_without_measured_dose,
+        count(distinct person_key) filter (where not has_measured_dose)
+            as n_examinations_without_measured_dose__patients,
+        count(*) filter (where effective_dose_msv is not null) as n_examinations_with_dose,
+        count(distinct person_key) filter (where effective_dose_msv is not null)
+            as n_examinations_with_dose__patients,
+        count(*) filter (where effective_dose_msv is null) as n_examinations_without_dose,
+        count(distinct person_key) filter (where effective_dose_msv is null)
+            as n_examinations_without_dose__patients,
+        count(*) filter (where dose_source = 'typical') as n_examinations_typical_dose,
+        count(distinct person_key) filter (where dose_source = 'typical')
+            as n_examinations_typical_dose__patients,
+        cast(sum(n_records_implausible) as bigint) as n_records_excluded_implausible,
         sum(effective_dose_msv) as collective_dose_msv
     from per_examination
     group by grouping sets (
         (year, modality_group), (year, modality_group, sex), (year, modality_group, age_group),
-        (year, modality_group, residence_rhf_name),
-        (year), (year, sex), (year, age_group), (year, residence_rhf_name)
+        (year, modality_group, residence_rhf_name), (year, modality_group, examination_group),
+        (year), (year, sex), (year, age_group), (year, residence_rhf_name), (year, examination_group)
     )
 ),
 
@@ -92,19 +86,20 @@ labelled as (
             when all_sexes = 0 then 'sex'
             when all_ages = 0 then 'age_group'
             when all_regions = 0 then 'residence_rhf'
+            when all_groups = 0 then 'examination_group'
             else 'total'
         end as breakdown,
         case
             when all_sexes = 0 then sex
             when all_ages = 0 then age_group
             when all_regions = 0 then residence_rhf_name
+            when all_groups = 0 then examination_group
             else 'all'
         end as breakdown_value,
-        n_examinations,
-        n_patients,
-        n_examinations_with_coefficient,
-        n_examinations_with_measured_dose,
-        collective_dose_msv
+        * exclude (
+            year, modality, sex, age_group, residence_rhf_name, examination_group,
+            all_modalities, all_sexes, all_ages, all_regions, all_groups
+        )
     from grouped
 ),
 
@@ -129,30 +124,58 @@ denominators as (
     union all
     select year, 'residence_rhf', residence_rhf_name, sum(population) from population
     group by year, residence_rhf_name
+    union all
+    -- no population by examination group: rates over the whole population
+    select p.year, 'examination_group', g.examination_group, sum(p.population)
+    from population as p
+    cross join (select distinct examination_group from examinations) as g
+    group by p.year, g.examination_group
 ),
 
 cells as (
     select
-        l.year,
-        l.modality,
-        l.breakdown,
-        l.breakdown_value,
-        l.n_examinations,
-        l.n_patients,
-        l.n_examinations_with_coefficient,
-        l.n_examinations_with_measured_dose,
+        l.* exclude (l.collective_dose_msv),
         p.population,
         1000.0 * l.n_examinations / nullif(p.population, 0) as per_1000_inhabitants,
         l.collective_dose_msv / 1000.0 as collective_dose_mansv,
+        l.n_examinations_with_dose__patients as collective_dose_mansv__patients,
         l.collective_dose_msv / nullif(p.population, 0) as per_caput_msv,
-        l.collective_dose_msv / nullif(l.n_examinations_with_coefficient, 0) as mean_effective_dose_msv
+        l.collective_dose_msv / nullif(l.n_examinations_with_dose, 0) as mean_effective_dose_msv
     from labelled as l
     left join denominators as p
         on p.year = l.year and p.breakdown = l.breakdown and p.breakdown_value = l.breakdown_value
 ),
 
-{{ suppress_small_cells('cells', 'n_patients', keys,
-    margins=[['year', 'breakdown', 'breakdown_value'], ['year', 'modality', 'breakdown'], ['year', 'breakdown']],
+{%- set measures = {
+    'n_examinations': 'n_patients',
+    'n_patients': 'n_patients',
+    'n_examinations_with_coefficient': 'n_examinations_with_coefficient__patients',
+    'n_examinations_without_coefficient': 'n_examinations_without_coefficient__patients',
+    'n_examinations_with_measured_dose': 'n_examinations_with_measured_dose__patients',
+    'n_examinations_without_measured_dose': 'n_examinations_without_measured_dose__patients',
+    'n_examinations_with_dose': 'n_examinations_with_dose__patients',
+    'n_examinations_without_dose': 'n_examinations_without_dose__patients',
+    'n_examinations_typical_dose': 'n_examinations_typical_dose__patients',
+    'collective_dose_mansv': 'collective_dose_mansv__patients'} %}
+{%- set row = keys %}
+{#- margins: across modalities ('all' is their total), and for each breakdown across its values (the
+    modality's 'total' row is their total); within the row, each "of which" with its hidden remainder -#}
+{%- set margins = [['year', 'breakdown', 'breakdown_value', 'measure']] %}
+{%- for b in ['sex', 'age_group', 'residence_rhf', 'examination_group'] %}
+{%- do margins.append(['year', 'modality', 'measure', "case when breakdown in ('" ~ b ~ "', 'total') then 1 end"]) %}
+{%- endfor %}
+{%- for part in ['coefficient', 'measured_dose', 'dose'] %}
+{%- do margins.append(row + ["case when measure in ('n_examinations', 'n_examinations_with_" ~ part
+    ~ "', 'n_examinations_without_" ~ part ~ "') then 1 end"]) %}
+{%- endfor %}
+{{ suppress_small_cells('cells', keys, measures=measures,
+    hidden=['n_examinations_without_coefficient', 'n_examinations_without_measured_dose',
+        'n_examinations_without_dose'],
+    margins=margins,
+    dependents={
+        'per_1000_inhabitants': ['n_examinations'],
+        'per_caput_msv': ['collective_dose_mansv'],
+        'mean_effective_dose_msv': ['collective_dose_mansv', 'n_examinations_with_dose']},
     partition_by=['year', 'breakdown', "(modality = 'all')"]) }}
 
 select *, {{ is_provisional('year') }} as is_provisional

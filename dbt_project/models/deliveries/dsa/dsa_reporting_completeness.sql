@@ -2,7 +2,8 @@
     and its dose (docs/domain.md section 4). Institution-level quality figures, not patient counts: not
     suppressed. -#}
 with examinations as (
-    select * from {{ ref('int_deliveries__imaging_examinations') }} where is_ionising
+    -- every examination: an unknown code is classed non-ionising, so it is counted before that filter
+    select * from {{ ref('int_deliveries__imaging_examinations') }}
 ),
 
 doses as (
@@ -18,10 +19,10 @@ activity as (
         e.year,
         e.month,
         e.institution_orgnr,
-        count(*) as n_ionising_procedures,
-        count(*) filter (where e.source_module = 'ord') as n_zxm_procedures,
-        count(w.examination_id) as n_with_dose,
-        count(*) filter (where e.modality is null) as n_uninterpretable_codes
+        count(*) filter (where e.is_ionising) as n_ionising_procedures,
+        count(*) filter (where e.is_ionising and e.source_module = 'ord') as n_zxm_procedures,
+        count(w.examination_id) filter (where e.is_ionising) as n_with_dose,
+        count(*) filter (where coalesce(e.modality, 'unknown') = 'unknown') as n_uninterpretable_codes
     from examinations as e
     left join with_dose as w on w.examination_id = e.examination_id
     group by e.year, e.month, e.institution_orgnr

@@ -13,8 +13,8 @@ with cells as (
     group by all
 ),
 
-{{ suppress_small_cells('cells', 'n_patients', keys, margins=[['year', 'residence_rhf_name'],
-    ['year', 'treatment_rhf_name'], ['year']]) }}
+{{ suppress_small_cells('cells', keys, measures={'n_patients': 'n_patients'},
+    margins=[['year', 'residence_rhf_name'], ['year', 'treatment_rhf_name'], ['year']]) }}
 
 select *, {{ is_provisional('year') }} as is_provisional
 from published

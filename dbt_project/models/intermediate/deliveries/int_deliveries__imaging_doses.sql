@@ -1,6 +1,8 @@
 {#- One row per dose indicator or administered activity (fct_imaging_dose) with its examination's
-    attributes. A dose record that points to no examination keeps null examination attributes; it is
-    placed in the month its file's period starts (the mart carries no date of its own for it). -#}
+    attributes. A dose record that points to no examination keeps null examination attributes and is
+    dated by its own dose event (fct_imaging_dose.dose_date), never by its file's period. value is null
+    for a record with an exclusion_reason (implausible, not above zero, unknown unit): such a record
+    counts as reported (completeness) but never enters a median, a DRL or the population dose. -#}
 with doses as (
     select
         d.*,
@@ -8,29 +10,25 @@ with doses as (
         coalesce(x.double_report_of, d.examination_id) as counted_examination_id
     from {{ ref('fct_imaging_dose') }} as d
     left join {{ ref('fct_imaging_examination') }} as x on x.examination_id = d.examination_id
-),
-
-file_periods as (
-    select file_id, institution_orgnr, min(period_from) as period_from
-    from {{ ref('int_files') }}
-    where module = 'rad'
-    group by file_id, institution_orgnr
 )
 
 select
     d.dose_id,
     d.counted_examination_id as examination_id,
     d.dose_type,
-    -- a zero or negative dose is a data-quality finding, never a dose: it must not pull a facility
-    -- median or the collective dose down (the record still counts as reported for completeness)
-    case when d.value > 0 then cast(d.value as double) end as value,
+    case when d.exclusion_reason is null and d.value > 0 then cast(d.value as double) end as value,
+    case
+        when d.exclusion_reason is not null then d.exclusion_reason
+        when d.value <= 0 then 'non_positive_dose'
+    end as exclusion_reason,
     d.unit,
     d.unit_as_sent,
     coalesce(d.is_unit_known, d.unit is not null) as is_unit_known,
     d.radiopharmaceutical_code,
     coalesce(d.has_activity, false) and e.examination_id is not null as has_activity,
-    coalesce(e.year, cast(extract(year from f.period_from) as integer)) as year,
-    coalesce(e.month, cast(extract(month from f.period_from) as integer)) as month,
+    d.dose_date,
+    coalesce(e.year, cast(extract(year from d.dose_date) as integer)) as year,
+    coalesce(e.month, cast(extract(month from d.dose_date) as integer)) as month,
     coalesce(e.institution_orgnr, d.institution_orgnr) as institution_orgnr,
     e.facility_id,
     e.procedure_code,
@@ -41,4 +39,3 @@ select
 from doses as d
 left join {{ ref('int_deliveries__imaging_examinations') }} as e
     on e.examination_id = d.counted_examination_id
-left join file_periods as f on f.file_id = d.source_file_id and f.institution_orgnr = d.institution_orgnr

@@ -1,6 +1,9 @@
 {#- One row per dose indicator (rad Doseindikator, canonical units) or administered activity
     (rad Radiofarmakon, MBq) of an examination, linked to activity by (institution, episodeID,
-    prosNr). Dose without matching activity is kept and flagged (completeness, docs/domain.md §4). -#}
+    prosNr; a raa examination before an ord procedure of the same key). Dose without matching activity
+    is kept and flagged (completeness, docs/domain.md §4). exclusion_reason says why a record must not
+    enter a median, a DRL or the population dose: the extractor's implausible_dose finding on the
+    record, a value not above zero, or a unit that could not be interpreted. -#}
 with indicators as (
     select
         file_id,
@@ -43,6 +46,25 @@ doses as (
     select * from activities
 ),
 
+examinations as (
+    -- one examination per (institution, episode, procedure): raa before ord
+    select *
+    from {{ ref('int_imaging__examinations') }}
+    qualify row_number() over (
+            partition by institution_orgnr, episode_id, procedure_no order by source_module desc
+        ) = 1
+),
+
+dose_findings as (
+    select file_id, record_no
+    from {{ ref('stg_lake__findings') }}
+    where
+        module = 'rad'
+        and lake_table in ('dose_indicator', 'radiopharmaceutical')
+        and finding_class = 'implausible_dose'
+    group by file_id, record_no
+),
+
 event_dates as (
     select institution_orgnr, episode_id, procedure_no, min(cast(started_at as date)) as dose_date
     from ({{ current_episode_rows('rad', 'dose_events') }}) as current_events
@@ -52,7 +74,10 @@ event_dates as (
 select
     {{ natural_key(['d.institution_orgnr', 'd.episode_id', 'd.procedure_no', 'd.dose_type', 'd.record_no']) }}
         as dose_id,
-    {{ natural_key(['d.institution_orgnr', 'd.episode_id', 'd.procedure_no']) }} as examination_id,
+    coalesce(
+        e.examination_id,
+        {{ natural_key(["'rad'", 'd.institution_orgnr', 'd.episode_id', 'd.procedure_no']) }}
+    ) as examination_id,
     d.institution_orgnr,
     d.episode_id,
     d.procedure_no,
@@ -66,13 +91,19 @@ select
     d.radiopharmaceutical_code,
     ev.dose_date,
     e.examination_id is not null as has_activity,
+    case
+        when f.file_id is not null then 'implausible_dose'
+        when d.value <= 0 then 'non_positive_dose'
+        when d.value is null and not d.is_unit_known then 'unknown_unit'
+    end as exclusion_reason,
     d.file_id
 from doses as d
-left join {{ ref('int_imaging__examinations') }} as e
+left join examinations as e
     on
         e.institution_orgnr = d.institution_orgnr
         and e.episode_id = d.episode_id
         and e.procedure_no = d.procedure_no
+left join dose_findings as f on f.file_id = d.file_id and f.record_no = d.record_no
 left join event_dates as ev
     on
         ev.institution_orgnr = d.institution_orgnr

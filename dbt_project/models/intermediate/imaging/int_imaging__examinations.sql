@@ -34,9 +34,17 @@ dose_events as (
 ),
 
 dose_indicators as (
+    -- a dose indicator with a value, or an administered activity (nuclear medicine's dose measure)
     select institution_orgnr, episode_id, procedure_no, count(*) as n_dose_indicators
-    from {{ ref('int_imaging__dose_indicators') }}
-    where value is not null
+    from (
+        select institution_orgnr, episode_id, procedure_no
+        from {{ ref('int_imaging__dose_indicators') }}
+        where value is not null
+        union all
+        select institution_orgnr, episode_id, procedure_no
+        from ({{ current_episode_rows('rad', 'radiopharmaceuticals') }}) as current_activities
+        where administered_activity_mbq is not null
+    ) as measured
     group by institution_orgnr, episode_id, procedure_no
 ),
 
@@ -45,7 +53,9 @@ patients as (
 )
 
 select
-    {{ natural_key(['p.institution_orgnr', 'p.episode_id', 'p.procedure_no']) }} as examination_id,
+    -- the module is part of the key: a raa and an ord episode may share an episodeID
+    {{ natural_key(['p.source_module', 'p.institution_orgnr', 'p.episode_id', 'p.procedure_no']) }}
+        as examination_id,
     p.source_module,
     p.institution_orgnr,
     coalesce(s.site_orgnr, p.institution_orgnr) as site_orgnr,

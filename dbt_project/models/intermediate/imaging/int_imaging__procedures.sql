@@ -50,7 +50,11 @@ ord_guided as (
         o.institution_orgnr,
         o.episode_id,
         o.procedure_no,
-        min(case when z.is_guidance_code then o.code end) as guidance_code,
+        -- any ionising guidance code makes the procedure ionising (ZXM00 with ZXM10 is ZXM10)
+        coalesce(
+            min(case when z.is_guidance_code and z.is_ionising then o.code end),
+            min(case when z.is_guidance_code then o.code end)
+        ) as guidance_code,
         min(o.code_no) as main_code_no,
         min(cast(o.measure_started_at as date)) as measure_date
     from ord_codes as o

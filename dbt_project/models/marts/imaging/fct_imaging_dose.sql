@@ -16,5 +16,6 @@ select
     cast(d.unit_as_sent as varchar) as unit_as_sent,
     cast(d.is_unit_known as boolean) as is_unit_known,
     cast(d.radiopharmaceutical_code as varchar) as radiopharmaceutical_code,
+    cast(d.exclusion_reason as varchar) as exclusion_reason,
     cast(d.file_id as varchar) as source_file_id
 from {{ ref('int_imaging__doses') }} as d
