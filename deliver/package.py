@@ -7,11 +7,16 @@ source of each delivery model's grain (`config.meta.grain`) and documentation.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -33,6 +38,10 @@ from extract.paths import PROJECT_ROOT
 KINDS = ("dsa", "rhf")
 SCHEMA = "marts"
 MANIFEST = "manifest.json"
+# Fault injection for the crash tests: with STRALEBRUK_PAUSE_AT=<point>, the process writes
+# <point> to the file STRALEBRUK_PAUSE_MARKER names and waits there (to be killed).
+PAUSE_AT = "STRALEBRUK_PAUSE_AT"
+PAUSE_MARKER = "STRALEBRUK_PAUSE_MARKER"
 
 
 class DeliveryError(RuntimeError):
@@ -96,23 +105,13 @@ def _sha256(path: Path) -> str:
 
 
 def _ledger_inputs(lake: Path) -> list[dict]:
-    """Every file the lake has seen (the ledger), with its SHA-256 and status."""
-    rows = read_ledger(lake).to_pylist()
+    """Every file the lake has seen (the ledger): its name (path in the inbox), SHA-256 (`file_id`)
+    and status, nothing more: a rejection's reason can quote the file, personal data included."""
+    rows = read_ledger(lake).select(["path", "file_id", "status"]).to_pylist()
     return sorted(
-        ({k: _jsonable(v) for k, v in r.items()} for r in rows), key=lambda r: str(r.get("file_id"))
+        ({"name": r["path"], "file_id": r["file_id"], "status": r["status"]} for r in rows),
+        key=lambda r: (str(r["file_id"]), str(r["name"])),
     )
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _read_tables(
@@ -207,6 +206,69 @@ def _folder_name(kind_dir: Path, cut: str) -> str:
     return name
 
 
+def open_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the DuckDB file at `path` as it is now, whatever else this process
+    has open: a new in-memory database that attaches the file. (`duckdb.connect(path)` returns the
+    database already open under that path in this process, so after a publish it would still show
+    the old file until every connection to it is closed.) Use it as a context manager or close it."""
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS warehouse (READ_ONLY)", [str(path)])
+        con.execute("USE warehouse")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def pause_point(name: str) -> None:
+    """Wait here forever when the crash tests ask for it (see PAUSE_AT); else nothing."""
+    if os.environ.get(PAUSE_AT) != name:
+        return
+    Path(os.environ[PAUSE_MARKER]).write_text(f"{name} {os.getpid()}\n", encoding="utf-8")
+    while True:
+        time.sleep(60)
+
+
+@contextlib.contextmanager
+def _kind_lock(kind_dir: Path) -> Iterator[None]:
+    """One delivery of a kind at a time (across processes): the folder name, the previous delivery
+    and the rename are decided under it. An flock on the kind's folder itself (no lock file among
+    the deliveries); it goes with its process, however that ends."""
+    fd = os.open(kind_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+_TMP = re.compile(r"^\.tmp-.*-(?P<pid>\d+)$")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_leftovers(deliveries: Path) -> list[Path]:
+    """Delete the temporary folders (`<kind>/.tmp-*-<pid>`) of deliveries whose process is gone;
+    returns what was removed."""
+    removed = []
+    for kind_dir in (deliveries / k for k in KINDS):
+        for tmp in kind_dir.glob(".tmp-*") if kind_dir.is_dir() else ():
+            m = _TMP.match(tmp.name)
+            if m and not _pid_alive(int(m["pid"])):
+                shutil.rmtree(tmp, ignore_errors=True)
+                removed.append(tmp)
+    return removed
+
+
 def deliver(
     kind: str,
     *,
@@ -224,7 +286,10 @@ def deliver(
     CSV and Parquet; delivery.xlsx; manifest.json; diff.json against the previous delivery of the
     kind; report.html. Written to a temporary folder and renamed, so a folder is whole or absent. A
     cut that was already delivered gets a `_v2`, `_v3` ... folder: a sent delivery is never rewritten.
-    The manifest lists the files of the `lake`'s ledger; `dbt_manifest` gives each table's grain.
+    Deliveries of a kind are written one at a time (an flock on the kind's folder), so two at
+    once get two folders, and temporary folders of dead processes are removed. A period without a
+    row in any table raises DeliveryError and writes nothing. The manifest lists the files of the
+    `lake`'s ledger by name, SHA-256 and status; `dbt_manifest` gives each table's grain.
     """
     if kind not in KINDS:
         raise DeliveryError(f"unknown delivery kind {kind!r}: expected one of {', '.join(KINDS)}")
@@ -237,16 +302,42 @@ def deliver(
     except ValueError as exc:
         raise DeliveryError(f"cut must be a date (YYYY-MM-DD), got {cut!r}") from exc
     docs = grain_keys(dbt_manifest)
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with open_warehouse(warehouse) as con:
         tables = _read_tables(con, kind, year, month, docs)
         parameters = _parameters(con)
         all_years = {t.name: con.sql(f"select * from {SCHEMA}.{t.name}").to_arrow_table() for t in tables}
-    finally:
-        con.close()
+    period = f"{year}" + (f"-{month:02d}" if month else "")
+    if not any(t.data.num_rows for t in tables):
+        years = sorted(
+            {y for t in all_years.values() if "year" in t.column_names for y in t["year"].to_pylist()}
+        )
+        raise DeliveryError(
+            f"no {kind} data for {period} in {warehouse}: nothing written"
+            + (f" (years with data: {', '.join(map(str, years))})" if years else " (the tables are empty)")
+        )
 
     kind_dir = deliveries / kind
     kind_dir.mkdir(parents=True, exist_ok=True)
+    with _kind_lock(kind_dir):
+        return _write(
+            kind, year, month, period, cut_date, tables, parameters, all_years, kind_dir, warehouse, lake
+        )
+
+
+def _write(
+    kind: str,
+    year: int,
+    month: int | None,
+    period: str,
+    cut_date: dt.date,
+    tables: list[DeliveryTable],
+    parameters: dict,
+    all_years: dict[str, pa.Table],
+    kind_dir: Path,
+    warehouse: Path,
+    lake: Path,
+) -> Path:
+    remove_leftovers(kind_dir.parent)
     previous = _previous_delivery(kind_dir, year, month)
     final = kind_dir / _folder_name(kind_dir, cut_date.isoformat())
     tmp = kind_dir / f".tmp-{final.name}-{os.getpid()}"
@@ -258,7 +349,6 @@ def deliver(
             pa_csv.write_csv(t.data, tmp / f"{t.name}.csv")
             pq.write_table(t.data, tmp / f"{t.name}.parquet")
             files[t.name] = {"csv": f"{t.name}.csv", "parquet": f"{t.name}.parquet"}
-        period = f"{year}" + (f"-{month:02d}" if month else "")
         manifest: dict[str, Any] = {
             "kind": kind,
             "year": year,
@@ -300,6 +390,7 @@ def deliver(
         _write_xlsx(tmp / "delivery.xlsx", tables, manifest)
         write_report(tmp / "report.html", manifest, tables, all_years, diff)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+        pause_point("deliver")
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
+
+# Activity years the registry can hold: NPR started in the 1990s; a year past next is a typo.
+FIRST_YEAR, LAST_YEAR = 1990, 2100
 
 DESCRIPTION = """\
 Data warehouse for medical radiation use reported to the Norwegian Patient Registry (NPR):
@@ -20,10 +24,73 @@ Typical use:
 """
 
 
+# Argument types: a bad value is an argparse error (usage and one line, exit code 2), not a traceback.
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
+
+
+def share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _int_between(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}-{high}, got {text}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in its messages
+    return parse
+
+
+year = _int_between(FIRST_YEAR, LAST_YEAR)
+seed = _int_between(0, 2**32 - 1)
+workers = _int_between(1, 512)
+port = _int_between(1, 65535)
+
+
+def folder(text: str) -> Path:
+    """A folder that may not exist yet, but is not a file (nor under one)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path")
+    path = Path(text).expanduser()
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise argparse.ArgumentTypeError(f"{p} is a file, not a folder")
+            break
+    return path
+
+
+def existing_folder(text: str) -> Path:
+    path = folder(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no folder {path}")
+    return path
+
+
 def _data_dir_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir",
-        type=Path,
+        type=folder,
         default=None,
         help="data directory (default: $STRALEBRUK_DATA_DIR or ./data)",
     )
@@ -42,14 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
         "ord, ide) to --out, with truth.json describing what was generated. Deterministic "
         "for a seed.",
     )
-    gen.add_argument("--out", type=Path, required=True, help="output folder (the inbox)")
-    gen.add_argument("--year", type=int, default=2025, help="activity year (default 2025)")
-    gen.add_argument("--scale", type=float, default=0.01, help="1.0 = a national year (default 0.01)")
-    gen.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    gen.add_argument("--workers", type=int, default=None, help="processes (default: number of cores)")
+    gen.add_argument("--out", type=folder, required=True, help="output folder (the inbox)")
+    gen.add_argument(
+        "--year", type=year, default=2025, help=f"activity year {FIRST_YEAR}-{LAST_YEAR} (default 2025)"
+    )
+    gen.add_argument(
+        "--scale", type=positive_float, default=0.01, help="above 0; 1.0 = a national year (default 0.01)"
+    )
+    gen.add_argument("--seed", type=seed, default=1, help="random seed, 0 to 2^32-1 (default 1)")
+    gen.add_argument("--workers", type=workers, default=None, help="processes (default: number of cores)")
     gen.add_argument(
         "--fault-share",
-        type=float,
+        type=share,
         default=None,
         help="share of files made faulty on purpose (default: the generator's)",
     )
@@ -61,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the whole asset graph in-process: extract new inbox files into the "
         "lake, dbt build, publish the served warehouse, write deliveries.",
     )
-    run.add_argument("--inbox", type=Path, default=None, help="inbox (default <data dir>/inbox)")
+    run.add_argument("--inbox", type=existing_folder, default=None, help="inbox (default <data dir>/inbox)")
     _data_dir_arg(run)
 
     deliver = sub.add_parser(
@@ -71,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Parquet, a spreadsheet, manifest.json, diff.json and report.html.",
     )
     deliver.add_argument("kind", choices=["dsa", "rhf"], help="dsa (yearly) or rhf (monthly)")
-    deliver.add_argument("--year", type=int, required=True, help="delivery year")
+    deliver.add_argument("--year", type=year, required=True, help=f"delivery year {FIRST_YEAR}-{LAST_YEAR}")
     deliver.add_argument(
         "--month", type=int, default=None, choices=range(1, 13), metavar="M", help="month 1-12 (rhf only)"
     )
@@ -82,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the Dagster UI on the same data (Ctrl-C stops it cleanly)",
         description="Start `dagster dev` for this project on a loopback port.",
     )
-    ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    ui.add_argument("--port", type=port, default=3000, help="port 1-65535 (default 3000)")
     _data_dir_arg(ui)
     return parser
 

@@ -5,18 +5,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import time
 import uuid
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from extract import lake as lk
 from orchestration.checks import ledger_statuses
 from orchestration.instance import dagster_home
-from orchestration.settings import Paths
+from orchestration.lifetime import TOKEN_VARIABLE, start_watchdog
+from orchestration.settings import PROJECT_ROOT, Paths
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -35,12 +40,53 @@ def _environment(values: dict[str, str]):
                 os.environ[k] = v
 
 
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+MAX_ERROR_LINES = 12
+
+
+def describe_error(error: Any, log: Path | None = None) -> str:
+    """A step failure as the cause (the innermost exception, not Dagster's "Error occurred while
+    executing op") and where it was raised: the last frame in this project's code, else the last."""
+    inner = error
+    while inner is not None and (inner.cause or inner.context) is not None:
+        inner = inner.cause or inner.context
+    lines = [line for line in inner.message.strip().splitlines() if line.strip()]
+    text = "\n      ".join(lines[:MAX_ERROR_LINES]) + ("\n      ..." if len(lines) > MAX_ERROR_LINES else "")
+    frames = [m for entry in inner.stack for m in _FRAME.finditer(entry)]
+    ours = [m for m in frames if _is_ours(m["file"])]
+    if ours or frames:
+        where = (ours or frames)[-1]
+        text += f"\n      at {_short(where['file'])}:{where['line']}"
+    if log is not None:
+        text += f" (traceback in {log})"
+    return text
+
+
+def _is_ours(file: str) -> bool:
+    path = Path(file)
+    return path.is_relative_to(PROJECT_ROOT) and ".venv" not in path.relative_to(PROJECT_ROOT).parts
+
+
+def _short(file: str) -> str:
+    return str(Path(file).relative_to(PROJECT_ROOT)) if _is_ours(file) else file
+
+
 class Progress:
     """Turns the run's event log into readable lines: steps with their time, our own log lines,
-    dbt models as they finish, failed checks; and keeps what the summary needs."""
+    dbt models as they finish, failed checks, steps waiting for a pool and whom for; and keeps
+    what the summary needs."""
 
-    def __init__(self, out: TextIO):
+    def __init__(
+        self,
+        out: TextIO,
+        log: TextIO | None = None,
+        log_path: Path | None = None,
+        waiting_for: Callable[[str], str] | None = None,
+    ):
         self.out = out
+        self.log = log
+        self.log_path = log_path
+        self.waiting_for = waiting_for
         self.t0 = time.monotonic()
         self.step_started: dict[str, float] = {}
         self.materialized: dict[str, dict] = {}  # asset key -> metadata
@@ -62,7 +108,12 @@ class Progress:
             return
         kind = event.event_type_value
         step = event.step_key
-        if kind == "STEP_START":
+        if kind == "ENGINE_EVENT" and step and "pool" in (event.event_specific_data.metadata or {}):
+            # "Step blocked by limit for pool ...": another run holds the pool's one slot.
+            pool = event.event_specific_data.metadata["pool"].value
+            holders = self.waiting_for(pool) if self.waiting_for else "another run"
+            self.say(f"… {step} waits for pool {pool!r}, held by {holders}")
+        elif kind == "STEP_START":
             self.step_started[step] = time.monotonic()
             self.say(f"▶ {step}")
         elif kind == "STEP_SUCCESS":
@@ -73,7 +124,12 @@ class Progress:
         elif kind == "STEP_FAILURE":
             self.failed_steps.append(step)
             error = event.step_failure_data.error
-            self.say(f"✗ {step} failed: {error.message.strip() if error else 'see the Dagster UI'}")
+            if error is None:
+                self.say(f"✗ {step} failed: see the Dagster UI")
+                return
+            self.say(f"✗ {step} failed: {describe_error(error, self.log_path)}")
+            if self.log is not None:
+                print(f"\n{step} failed:\n{error.to_string()}", file=self.log, flush=True)
         elif kind == "ASSET_MATERIALIZATION":
             key = event.asset_key.to_user_string()
             metadata = {
@@ -154,23 +210,44 @@ def run_pipeline(inbox: str | os.PathLike | None = None, data_dir: str | os.Path
 
         from orchestration.definitions import defs as load_defs
 
-        progress = Progress(out)
-        progress.say(f"data dir {paths.data_dir}, inbox {paths.inbox}")
-        job = load_defs().resolve_implicit_global_asset_job_def()
         run_id = str(uuid.uuid4())
         home = dagster_home(paths)
         log = home / "last_run.log"
-        progress.say(f"full output (dbt's log included): {log}")
-        # dagster-dbt echoes dbt's own log to stdout: into the log file, so the lines here stay readable.
         with (
+            _environment({TOKEN_VARIABLE: run_id}),
             dg.DagsterInstance.from_config(str(home)) as instance,
             open(log, "w") as log_file,
-            contextlib.redirect_stdout(log_file),
         ):
-            instance.add_event_listener(run_id, progress)
-            result = job.execute_in_process(
-                instance=instance, run_id=run_id, raise_on_error=False, run_config=QUIET_LOGGERS
+            from orchestration.recovery import describe_holders, recover, run_tags
+
+            progress = Progress(
+                out, log_file, log, waiting_for=lambda pool: describe_holders(instance, pool, run_id)
             )
+            progress.say(f"data dir {paths.data_dir}, inbox {paths.inbox}")
+            # A run that died (kill -9, out of memory) is still "started" and holds its pool slots:
+            # fail it, free them, and clear what it left, before this run asks for the pools.
+            for line in recover(instance, paths).lines:
+                progress.say(f"recovered: {line}")
+            job = load_defs().resolve_implicit_global_asset_job_def()
+            progress.say(f"full output (dbt's log included): {log}")
+            # Kills this run's dbt and ingest workers if this process dies (orchestration/lifetime.py).
+            watchdog = start_watchdog(run_id)
+            try:
+                instance.add_event_listener(run_id, progress)
+                # dagster-dbt echoes dbt's own log to stdout: into the log file, so the lines here
+                # stay readable.
+                with contextlib.redirect_stdout(log_file):
+                    result = job.execute_in_process(
+                        instance=instance,
+                        run_id=run_id,
+                        raise_on_error=False,
+                        run_config=QUIET_LOGGERS,
+                        tags=run_tags(),
+                    )
+            finally:
+                if watchdog is not None:
+                    watchdog.kill()
+                    watchdog.wait()
         errors = [c for c in progress.failed_checks if c.endswith("(ERROR)")]
         ok = result.success and not errors
         _summary(progress, paths, ok, ui_hint, out)

@@ -118,7 +118,7 @@ def test_resent_file_changing_one_dose_shows_as_exactly_that_change(tmp_path):
     inbox, data_dir = tmp_path / "inbox", tmp_path / "data"
     generate(inbox, year=YEAR, scale=0.002, seed=3, workers=1, progress=False)
     assert run_pipeline(inbox=inbox, data_dir=data_dir) == 0
-    pick = _pick_median_dose(data_dir / "warehouse.duckdb")
+    pick = _pick_median_dose(data_dir / "build" / "warehouse.duckdb")  # intermediate: not served
     resent = _resend_with_changed_dose(inbox, pick)
     assert run_pipeline(inbox=inbox, data_dir=data_dir) == 0
 

@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.project import dbt_project
+from orchestration.recovery import mark_build_done, mark_build_started
 from orchestration.resources import DataDir
 
 WAREHOUSE_POOL = "warehouse"  # everything that opens the DuckDB build file; limit 1 (dagster.yaml)
@@ -47,4 +48,10 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data: 
     # dbt's artefacts (manifest, run results, compiled SQL, log) beside the build file, one set per
     # data dir that the next build overwrites (and partially re-parses), not a new folder per run.
     target = paths.build_warehouse.parent / "dbt_target"
-    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    # While dbt writes, a marker names this run: if the process dies meanwhile, the next
+    # `stralebruk run` discards the half-written build file (orchestration/recovery.py).
+    mark_build_started(paths, context.run_id)
+    try:
+        yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    finally:
+        mark_build_done(paths)
