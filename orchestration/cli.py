@@ -1,9 +1,11 @@
-"""`stralebruk`: the command line. Thin: it parses arguments and calls synth/ (generate), deliver/
-(deliver, with the paths of `orchestration.settings`) and orchestration/ (run, ui)."""
+"""`stralebruk`: the command line. Thin: it parses arguments and calls synth/ (generate), extract/
+(doctor, rotate-key), deliver/ (deliver, with the paths of `orchestration.settings`) and
+orchestration/ (run, ui)."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 import sys
 from pathlib import Path
@@ -18,6 +20,8 @@ and person identification (ide).
 
 Typical use:
   stralebruk generate --out data/inbox --scale 0.01     synthetic messages for a small year
+  stralebruk generate --out data/inbox --years 2021-2025 --as-of 2024-06-30
+                                                        a history, as it had arrived by a date
   stralebruk run                                        ingest the inbox, build, publish
   stralebruk deliver dsa --year 2025                    a delivery folder for DSA
   stralebruk ui                                         the Dagster UI on the same data
@@ -87,6 +91,24 @@ def existing_folder(text: str) -> Path:
     return path
 
 
+def years_range(text: str) -> tuple[int, int]:
+    first, _, last = text.partition("-")
+    try:
+        a, b = int(first), int(last or first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: want YYYY or YYYY-YYYY") from None
+    if not FIRST_YEAR <= a <= b <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"{text!r}: years {FIRST_YEAR}-{LAST_YEAR}, first <= last")
+    return a, b
+
+
+def iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
 def _data_dir_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir",
@@ -94,6 +116,10 @@ def _data_dir_arg(p: argparse.ArgumentParser) -> None:
         default=None,
         help="data directory (default: $STRALEBRUK_DATA_DIR or ./data)",
     )
+
+
+def _inbox_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--inbox", type=existing_folder, default=None, help="inbox (default <data dir>/inbox)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,7 +137,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--out", type=folder, required=True, help="output folder (the inbox)")
     gen.add_argument(
-        "--year", type=year, default=2025, help=f"activity year {FIRST_YEAR}-{LAST_YEAR} (default 2025)"
+        "--year",
+        type=year,
+        default=None,
+        help=f"one activity year {FIRST_YEAR}-{LAST_YEAR} (default 2025; with --years: its last year)",
+    )
+    gen.add_argument(
+        "--years",
+        type=years_range,
+        default=None,
+        metavar="YYYY[-YYYY]",
+        help="a history of one synthetic population over these years, e.g. 2021-2025 (persons, "
+        "pasientNr and ids stay stable across years)",
+    )
+    gen.add_argument(
+        "--as-of",
+        dest="as_of",
+        type=iso_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="write only the files that had arrived at NPR by this date; a later call with a later "
+        "date adds just the newly arrived files to the same --out (default: everything)",
     )
     gen.add_argument(
         "--scale", type=positive_float, default=0.01, help="above 0; 1.0 = a national year (default 0.01)"
@@ -132,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the whole asset graph in-process: extract new inbox files into the "
         "lake, dbt build, publish the served warehouse, write deliveries.",
     )
-    run.add_argument("--inbox", type=existing_folder, default=None, help="inbox (default <data dir>/inbox)")
+    _inbox_arg(run)
     _data_dir_arg(run)
 
     deliver = sub.add_parser(
@@ -147,6 +193,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--month", type=int, default=None, choices=range(1, 13), metavar="M", help="month 1-12 (rhf only)"
     )
     _data_dir_arg(deliver)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the lake, ledger and build file in full and heal them to the state of a clean run",
+        description="Read every lake, findings and ledger part in full (Parquet page checksums, "
+        "schemas, rows against the ledger); move bad batches to lake/_quarantine/, read their files "
+        "again from the inbox, and delete a build warehouse file that no longer opens.",
+    )
+    doctor.add_argument("--check", action="store_true", help="only report; change nothing (exit 1 if ill)")
+    _inbox_arg(doctor)
+    _data_dir_arg(doctor)
+
+    rotate = sub.add_parser(
+        "rotate-key",
+        help="re-derive every pseudonym under a new STRALEBRUK_PSEUDONYM_KEY (then run)",
+        description="Set STRALEBRUK_PSEUDONYM_KEY to the new key, then run this: every pseudonym is "
+        "derived again from the inbox, which must still hold every file of the lake. Afterwards "
+        "`stralebruk run` rebuilds the warehouse under the new key.",
+    )
+    _inbox_arg(rotate)
+    _data_dir_arg(rotate)
 
     ui = sub.add_parser(
         "ui",
@@ -165,9 +232,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         from synth import generate
 
+        if args.years and args.year is not None and args.year != args.years[1]:
+            parser.error("--year must be the last year of --years")
         generate(
             args.out,
             year=args.year,
+            years=args.years,
+            as_of=args.as_of,
             scale=args.scale,
             seed=args.seed,
             workers=args.workers,
@@ -201,6 +272,19 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(folder)
         return 0
+    if args.command in ("doctor", "rotate-key"):
+        from orchestration.settings import Paths
+
+        paths = Paths.from_env(args.data_dir)
+        common = ["--lake", str(paths.lake), "--inbox", str(args.inbox or paths.inbox)]
+        if args.command == "doctor":
+            from extract import doctor as doctor_module
+
+            extra = ["--build", str(paths.build_warehouse)] + (["--check"] if args.check else [])
+            return doctor_module.main(common + extra)
+        from extract import rotate
+
+        return rotate.main(common)
     if args.command == "ui":
         from orchestration.ui import start_ui
 
