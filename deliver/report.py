@@ -58,11 +58,20 @@ def _rows(table: pa.Table | None) -> list[dict]:
     return table.to_pylist() if table is not None else []
 
 
+def _is_published(row: dict) -> bool:
+    """A dsa_drl row with enough facilities for a national value (older deliveries: every row)."""
+    return row.get("is_published", True) is not False
+
+
 def _drl_charts(drl: list[dict], facilities: list[dict]) -> list[str]:
+    """A strip chart per published DRL row; rows below drl_min_facilities are listed apart, never drawn."""
     by_key = defaultdict(list)
     for f in facilities:
         by_key[(f["procedure_code"], f["dose_type"])].append(f)
-    ranked = sorted(drl, key=lambda r: (r["national_reference_value"] is None, -(r["n_examinations"] or 0)))
+    published = [r for r in drl if _is_published(r)]
+    ranked = sorted(
+        published, key=lambda r: (r["national_reference_value"] is None, -(r["n_examinations"] or 0))
+    )
     return [
         charts.strip(
             [
@@ -96,8 +105,28 @@ def _drl_comparison(drl: list[dict]) -> list[dict]:
             "DSA NRV": r["national_reference_value"],
         }
         for r in sorted(drl, key=lambda r: (r["procedure_code"], r["dose_type"]))
-        if r.get("national_reference_value") is not None
+        if r.get("national_reference_value") is not None and _is_published(r)
     ]
+
+
+def _drl_too_few_facilities(drl: list[dict]) -> list[dict]:
+    """The DRL rows kept unpublished: fewer facilities with the minimum sample than drl_min_facilities."""
+    return [
+        {"examination": r["procedure_code"], "dose type": r["dose_type"], "facilities": r["n_facilities"]}
+        for r in sorted(drl, key=lambda r: (r["procedure_code"], r["dose_type"]))
+        if not _is_published(r)
+    ]
+
+
+def _excluded_implausible(table: str, rows: list[dict], what: str) -> str | None:
+    """One sentence: how many dose records a table left out as implausible (a quality figure)."""
+    if not rows or "n_records_excluded_implausible" not in rows[0]:
+        return None
+    if table == "dsa_population_dose":  # every breakdown repeats the records: the grand total row
+        rows = [r for r in rows if r["modality"] == "all" and r["breakdown"] == "total"]
+    n = sum(r["n_records_excluded_implausible"] or 0 for r in rows)
+    records = "dose record was" if n == 1 else "dose records were"
+    return f"{table}: {fmt(n)} {records} left out of {what} as implausible."
 
 
 def _completeness_chart(rows: list[dict]) -> str:
@@ -138,6 +167,26 @@ def _population_chart(rows: list[dict]) -> str:
     return charts.horizontal_bars(items, "Collective effective dose by modality", "man·Sv", name="population")
 
 
+def _population_group_chart(rows: list[dict]) -> str:
+    """Collective effective dose by examination group (RP 154), all modalities."""
+    groups = [r for r in rows if r["breakdown"] == "examination_group" and r["modality"] == "all"]
+    items = sorted(
+        (
+            (
+                r["breakdown_value"],
+                r["collective_dose_mansv"] or 0.0,
+                f"{fmt(r['n_examinations'])} examinations; "
+                f"{fmt(r['mean_effective_dose_msv'])} mSv per examination",
+            )
+            for r in groups
+        ),
+        key=lambda i: -i[1],
+    )
+    return charts.horizontal_bars(
+        items, "Collective effective dose by examination group", "man·Sv", name="population-group"
+    )
+
+
 def _rt_over_time(rows: list[dict]) -> list[str]:
     years = sorted({r["year"] for r in rows})
     regions = sorted({r["rhf_name"] for r in rows})
@@ -165,7 +214,8 @@ def _rt_over_time(rows: list[dict]) -> list[str]:
 
 
 def _imaging_by_month(rows: list[dict], year: int) -> str:
-    rows = [r for r in rows if r["year"] == year]
+    # by the RHF of the reporting institution; the 'residence' rows repeat private institutes' activity
+    rows = [r for r in rows if r["year"] == year and r.get("region_basis", "provider") == "provider"]
     series = {rhf: [0] * 12 for rhf in sorted({r["rhf_name"] for r in rows})}
     for r in rows:
         series[r["rhf_name"]][r["month"] - 1] += r["n_examinations"] or 0
@@ -186,19 +236,28 @@ def _sections(delivered: dict[str, DeliveryTable], all_years: dict[str, pa.Table
 
     sections = []
     if "dsa_drl" in delivered:
+        drl = rows("dsa_drl")
         sections.append(
             {
                 "title": "Diagnostic reference levels",
-                "drl_comparison": _drl_comparison(rows("dsa_drl")),
-                "charts": _drl_charts(rows("dsa_drl"), rows("dsa_facility_dose")),
+                "drl_comparison": _drl_comparison(drl),
+                "too_few_facilities": _drl_too_few_facilities(drl),
+                "notes": [n for n in [_excluded_implausible("dsa_drl", drl, "the facility medians")] if n],
+                "charts": _drl_charts(drl, rows("dsa_facility_dose")),
             }
         )
     if "dsa_reporting_completeness" in delivered:
         chart = _completeness_chart(rows("dsa_reporting_completeness"))
         sections.append({"title": "Reporting completeness", "charts": [chart]})
     if "dsa_population_dose" in delivered:
+        population = rows("dsa_population_dose")
+        note = _excluded_implausible("dsa_population_dose", population, "the population dose")
         sections.append(
-            {"title": "Population dose", "charts": [_population_chart(rows("dsa_population_dose"))]}
+            {
+                "title": "Population dose",
+                "notes": [note] if note else [],
+                "charts": [_population_chart(population), _population_group_chart(population)],
+            }
         )
     if "rhf_rt_activity" in all_years:
         chart_list = _rt_over_time(_rows(all_years["rhf_rt_activity"]))

@@ -179,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
         "lake, dbt build, publish the served warehouse, write deliveries.",
     )
     _inbox_arg(run)
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="build, publish and deliver even when nothing is new (a normal run then does nothing)",
+    )
     _data_dir_arg(run)
 
     deliver = sub.add_parser(
@@ -249,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from orchestration.run import run_pipeline
 
-        return run_pipeline(inbox=args.inbox, data_dir=args.data_dir)
+        return run_pipeline(inbox=args.inbox, data_dir=args.data_dir, full_refresh=args.full_refresh)
     if args.command == "deliver":
         from deliver import DeliveryError, deliver
         from orchestration.settings import DBT_MANIFEST, Paths

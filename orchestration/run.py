@@ -188,9 +188,40 @@ def _summary(progress: Progress, paths: Paths, ok: bool, ui_hint: str, out: Text
     line(f"Dagster UI on the same data: {ui_hint} → http://127.0.0.1:3000 (Ctrl-C stops it)")
 
 
-def run_pipeline(inbox: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None) -> int:
+DELIVERY_KINDS = ("dsa", "rhf")
+
+
+def up_to_date(paths: Paths) -> bool:
+    """True when a run would change nothing: no inbox file the ledger has not recorded, the served
+    warehouse newer than the build file and the ledger, and a delivery of each kind written after it
+    (a run killed before its deliveries were written is not up to date)."""
+    from extract.inbox import pending_files
+    from orchestration.checks import stale_reasons
+
+    if stale_reasons(paths):
+        return False
+    served_at = paths.served_warehouse.stat().st_mtime
+    for kind in DELIVERY_KINDS:
+        folder = paths.deliveries / kind
+        written = (
+            [f.stat().st_mtime for f in folder.iterdir() if f.is_dir() and not f.name.startswith(".")]
+            if folder.is_dir()
+            else []
+        )
+        if max(written, default=0.0) < served_at:
+            return False
+    return not pending_files(paths.inbox, paths.lake)
+
+
+def run_pipeline(
+    inbox: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    full_refresh: bool = False,
+) -> int:
     """Ingest everything new in the inbox, build, publish and deliver; returns an exit code
-    (0 when every step succeeded and no error-severity check failed)."""
+    (0 when every step succeeded and no error-severity check failed). With nothing new it does
+    nothing (in seconds) unless `full_refresh`."""
     paths = Paths.from_env(data_dir)
     ui_hint = (
         "stralebruk ui   (or make ui)"
@@ -205,6 +236,13 @@ def run_pipeline(inbox: str | os.PathLike | None = None, data_dir: str | os.Path
         if not paths.inbox.is_dir():
             print(f"no inbox at {paths.inbox}: generate one with `stralebruk generate --out {paths.inbox}`")
             return 2
+        if not full_refresh and up_to_date(paths):
+            print(
+                f"Nothing new in {paths.inbox}: the served warehouse {paths.served_warehouse} and the "
+                "deliveries are up to date. No build, no delivery (`stralebruk run --full-refresh` "
+                "rebuilds anyway)."
+            )
+            return 0
         warnings.filterwarnings("ignore", module="dagster")
         import dagster as dg
 

@@ -32,6 +32,10 @@ INSTITUTIONS = [
     ("883974832", "St. Olavs Hospital HF", "974749025", "883974832", "St. Olavs Hospital HF", RHF[2]),
     ("983974910", "Universitetssykehuset Nord-Norge HF", "974795787", "983974910", "UNN HF", RHF[3]),
 ]
+# A private imaging institute (docs/domain.md section 1): its own HF under the RHF it lies in; MR only,
+# drawn after the random draws so the public institutions' data stays as it was.
+PRIVATE_INSTITUTE = ("974225972", "Evidia Bergen", "974225972", "974225972", "Evidia Bergen", RHF[1])
+N_PRIVATE_EXAMS = 60
 MUNICIPALITIES = [
     ("0301", RHF[0]),
     ("3403", RHF[0]),
@@ -138,6 +142,29 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
                     None,
                 )
             )
+    for i in range(N_PRIVATE_EXAMS):  # in March, one person each from every region, MR (no dose)
+        pkey, sex, born, kom = persons[i]
+        day = dt.date(year, 3, 1 + i % 28)
+        exams.append(
+            (
+                f"EP{i:05d}",
+                "raa",
+                PRIVATE_INSTITUTE[0],
+                PRIVATE_INSTITUTE[2],
+                f"{PRIVATE_INSTITUTE[0]}-EQ0",
+                day,
+                "SSC0AG",
+                "MR",
+                "MR",
+                False,
+                pkey,
+                year - born,
+                sex,
+                kom,
+                False,
+                None,
+            )
+        )
     series, attendances, plans = [], [], []
     for s in range(n_series):
         inst = rnd.choice(INSTITUTIONS)
@@ -280,8 +307,8 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
             plans,
         ),
         "dim_institution": (
-            ["orgnr", "name", "site_orgnr", "hf_orgnr", "hf_name", "rhf_name"],
-            list(INSTITUTIONS),
+            ["orgnr", "name", "site_orgnr", "hf_orgnr", "hf_name", "rhf_name", "is_private"],
+            [(*inst, False) for inst in INSTITUTIONS] + [(*PRIVATE_INSTITUTE, True)],
         ),
         "dim_municipality": (["municipality_number", "rhf_name"], list(MUNICIPALITIES)),
         # only SFN0CB (coronary angiography, 6th letter B) is interventional among these codes

@@ -201,3 +201,22 @@ def test_completeness_counts_dose_without_activity_and_unknown_units(harness):
     assert doubles["n"] > 0  # the hand-made year has double reports, so counting them once is tested
     assert (totals["orphans"], totals["units"], totals["n"]) == (raw["orphans"], raw["units"], ionising["n"])
     assert raw["orphans"] > 0 and raw["units"] > 0
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    ["[0, 30, 18]", "[18, 30, 40]", "[0, 18, 18, 30]"],
+    ids=["not ascending", "not from 0", "repeated"],
+)
+def test_bad_age_bands_fail_loudly(harness, bounds):
+    """Issue #12 item 11: age bands (var age_group_lower_bounds) that are not ascending distinct
+    integers from 0 stop the build with a message naming the var, never silently mislabel ages
+    ('30-17') or leave ages without a band."""
+    with pytest.raises(AssertionError, match="age_group_lower_bounds must be ascending distinct integers"):
+        harness.dbt(
+            "compile",
+            "--select",
+            "int_deliveries__imaging_examinations",
+            "--vars",
+            f"{{age_group_lower_bounds: {bounds}}}",
+        )

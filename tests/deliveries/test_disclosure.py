@@ -14,7 +14,8 @@ Asserted on the published tables:
    - RHF: rhf_rt_activity.n_patients summed over HF x diagnosis x intent per treating RHF = rhf_rt_migration
      summed over residence per treating RHF; rhf_rt_activity.n_series summed over HF x intent per RHF x
      diagnosis group = rhf_rt_dose_plans.n_series of the 'all' row; rhf_imaging_activity shares no margin
-     with the radiotherapy tables (other persons, other events);
+     with the radiotherapy tables (other persons, other events); within it, a private institute's
+     'residence' rows add up to its 'provider' row (checked under 3);
    - DSA: dsa_population_dose's breakdowns (sex, age group, RHF of residence, examination group) each add
      up to the modality's 'total' row, and the modalities to 'all'; dsa_reporting_completeness (not
      suppressed, institution quality figures) adds up to the 'all'/'total' examinations; dsa_drl's
@@ -42,7 +43,7 @@ GRAINS = {
     "rhf_rt_activity": ["year", "rhf_name", "hf_name", "diagnosis_group", "intent"],
     "rhf_rt_migration": ["year", "residence_rhf_name", "treatment_rhf_name"],
     "rhf_rt_dose_plans": ["year", "rhf_name", "planning_code", "diagnosis_group"],
-    "rhf_imaging_activity": ["year", "month", "rhf_name", "hf_name", "modality"],
+    "rhf_imaging_activity": ["year", "month", "region_basis", "rhf_name", "hf_name", "modality"],
     "dsa_population_dose": ["year", "modality", "breakdown", "breakdown_value"],
     "dsa_facility_dose": ["year", "facility_id", "procedure_code", "dose_type"],
 }
@@ -112,9 +113,11 @@ MARGINS: dict[str, list[GroupKey]] = {
         lambda r: (r["year"], r["planning_code"]),
     ],
     "rhf_imaging_activity": [
-        lambda r: (r["year"], r["month"], r["rhf_name"], r["hf_name"]),
-        lambda r: (r["year"], r["month"], r["rhf_name"], r["modality"]),
-        lambda r: (r["year"], r["month"]),
+        lambda r: (r["year"], r["month"], r["region_basis"], r["rhf_name"], r["hf_name"]),
+        lambda r: (r["year"], r["month"], r["region_basis"], r["rhf_name"], r["modality"]),
+        lambda r: (r["year"], r["month"], r["region_basis"]),
+        # a private institute's rows by RHF of residence add up to its provider row
+        lambda r: (r["year"], r["month"], r["hf_name"], r["modality"]) if r["is_private_provider"] else None,
     ],
     "dsa_population_dose": [
         lambda r: (r["year"], r["breakdown"], r["breakdown_value"]),  # modalities add up to 'all'

@@ -103,11 +103,20 @@ def test_dsa_report_shows_every_chart_with_its_bars_and_the_numbers(harness, tmp
     assert len(re.findall(r'id="population-bar-\d+"', chart)) == len(modalities) > 1
     assert modalities <= _texts(chart)
 
+    groups = {
+        r["breakdown_value"]
+        for r in population
+        if r["breakdown"] == "examination_group" and r["modality"] == "all"
+    }
+    chart = charts["Collective effective dose by examination group"]
+    assert len(re.findall(r'id="population-group-bar-\d+"', chart)) == len(groups) > 1
+
     drl = pq.read_table(folder / "dsa_drl.parquet").to_pylist()
     strips = {
         t: c for t, c in charts.items() if re.fullmatch(r"\S+ \S+: \d+ facilities, \d+ examinations", t)
     }
-    assert len(strips) == min(len(drl), MAX_DRL_CHARTS) > 0
+    published = [r for r in drl if r["is_published"]]
+    assert len(strips) == min(len(published), MAX_DRL_CHARTS) > 0
     assert any('id="drl-' in c and "-reference" in c for c in strips.values())  # DSA's value drawn
     assert {"P25", "P50", "P75"} <= set.union(*(_texts(c) for c in strips.values()))
 
@@ -132,8 +141,11 @@ def test_rhf_report_charts_every_region_and_year(harness, tmp_path):
         assert len(re.findall(r'id="rt-\w+-bar-\d+-\d+"', chart)) == len(regions) * len(years)
         assert regions | years <= _texts(chart)  # legend and axis
     chart = charts[f"Imaging examinations by month and RHF, {YEAR}"]
-    imaging = set(pq.read_table(folder / "rhf_imaging_activity.parquet").column("rhf_name").to_pylist())
+    imaging_rows = pq.read_table(folder / "rhf_imaging_activity.parquet").to_pylist()
+    imaging = {r["rhf_name"] for r in imaging_rows if r["region_basis"] == "provider" and r["year"] == YEAR}
     assert len(re.findall(r'id="imaging-line-\d+"', chart)) == len(imaging) > 1
+    # the residence rows (what a region buys from private institutes) are delivered, not charted twice
+    assert any(r["region_basis"] == "residence" for r in imaging_rows)
 
 
 def test_report_is_self_contained_and_its_charts_are_reproducible(harness, tmp_path):
@@ -145,6 +157,106 @@ def test_report_is_self_contained_and_its_charts_are_reproducible(harness, tmp_p
         assert outside not in html, outside
     assert _charts(html) == _charts((second / "report.html").read_text())  # same data, same bytes
     assert "<metadata>" not in html and "dc:date" not in html
+
+
+def _drl_row(code: str, dose_type: str, n_facilities: int, published: bool, **extra) -> dict:
+    p = (1.0, 2.0, 3.0) if published else (None, None, None)
+    return {
+        "year": YEAR,
+        "procedure_code": code,
+        "dose_type": dose_type,
+        "unit": "Gy.cm2",
+        "n_facilities": n_facilities,
+        "n_examinations": 40 * n_facilities,
+        "is_published": published,
+        "n_records_excluded_implausible": 0,
+        "p25": p[0],
+        "p50": p[1],
+        "p75": p[2],
+        "p75_ci_low": p[2] and p[2] - 0.5,
+        "p75_ci_high": p[2] and p[2] + 0.5,
+        "reference_examination": None,
+        "reference_p75": None,
+        "national_reference_value": None,
+        **extra,
+    }
+
+
+def _population_row(modality: str, breakdown: str, value: str, dose: float, excluded: int) -> dict:
+    return {
+        "year": YEAR,
+        "modality": modality,
+        "breakdown": breakdown,
+        "breakdown_value": value,
+        "n_examinations": 100,
+        "per_1000_inhabitants": 1.0,
+        "collective_dose_mansv": dose,
+        "per_caput_msv": 0.01,
+        "mean_effective_dose_msv": dose * 10,
+        "n_records_excluded_implausible": excluded,
+    }
+
+
+def test_dsa_report_lists_drl_rows_with_too_few_facilities_apart_and_counts_implausible_doses():
+    """Issue #12 item 3: a dsa_drl row below drl_min_facilities (is_published false, no percentiles) is
+    listed under "Too few facilities" (examination, dose type, facilities) and never charted; each
+    table says how many dose records it left out as implausible; the population dose is charted by
+    examination group."""
+    import pyarrow as pa
+
+    from deliver.package import DeliveryTable
+    from deliver.report import render_report
+
+    drl = [
+        _drl_row("SAA0AD", "DLP", 5, True, n_records_excluded_implausible=3),
+        _drl_row("SSC0AA", "DAP", 4, True, national_reference_value=0.45, reference_examination="chest"),
+        _drl_row("SFN0CB", "DAP", 2, False, n_records_excluded_implausible=4),
+    ]
+    population = [
+        _population_row("all", "total", "all", 9.0, 11),
+        _population_row("CT", "total", "all", 8.0, 10),  # repeats records of 'all': never added
+        _population_row("CT", "examination_group", "CT head", 8.0, 10),
+        _population_row("all", "examination_group", "CT head", 8.0, 10),
+        _population_row("all", "examination_group", "Chest/thorax", 1.0, 1),
+    ]
+    tables = [
+        DeliveryTable("dsa_drl", ["year", "procedure_code", "dose_type"], pa.Table.from_pylist(drl)),
+        DeliveryTable(
+            "dsa_population_dose",
+            ["year", "modality", "breakdown", "breakdown_value"],
+            pa.Table.from_pylist(population),
+        ),
+    ]
+    manifest = {
+        "kind": "dsa",
+        "period": str(YEAR),
+        "year": YEAR,
+        "cut": "2026-06-01",
+        "code_version": "test",
+        "dbt_version": "test",
+        "input_files": [],
+        "provisional": False,
+        "parameters": {"small_cell_max_patients": 4},
+    }
+    diff = {"previous": None, "tables": {t.name: {"added": 0, "removed": 0, "changed": 0} for t in tables}}
+    html = render_report(manifest, tables, {}, diff)
+    drawn = _charts(html)
+
+    strips = [t for t in drawn if re.fullmatch(r"\S+ \S+: \d+ facilities, \d+ examinations", t)]
+    assert sorted(strips) == [
+        "SAA0AD DLP: 5 facilities, 200 examinations",
+        "SSC0AA DAP: 4 facilities, 160 examinations",
+    ]
+    assert "drl-SFN0CB" not in html  # no chart, no chart element of the unpublished row
+    heading = html.index("<h3>Too few facilities</h3>")
+    assert _table_row(html[heading:], "SFN0CB") == ["DAP", "2"]
+    assert "SFN0CB" not in html[:heading]  # not in the comparison with DSA's values either
+    assert "dsa_drl: 7 dose records were left out of the facility medians as implausible." in html
+    assert "dsa_population_dose: 11 dose records were left out of the population dose as implausible." in html
+
+    chart = drawn["Collective effective dose by examination group"]
+    assert len(re.findall(r'id="population-group-bar-\d+"', chart)) == 2
+    assert {"CT head", "Chest/thorax"} <= _texts(chart)
 
 
 def test_charts_of_no_rows_are_empty_frames_with_their_title():

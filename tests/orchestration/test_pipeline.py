@@ -70,3 +70,26 @@ def test_the_deliveries_are_written(pipeline, instance):
             ).read_text()
         )
         assert manifest["tables"], asset
+
+
+def test_a_run_with_nothing_new_builds_and_delivers_nothing(pipeline, tmp_path, capsys):
+    """A second run over the same inbox ends at once: no build, no publish, no new delivery version;
+    one new inbox file makes it run again."""
+    import shutil
+
+    from orchestration.run import run_pipeline, up_to_date
+    from orchestration.settings import Paths
+
+    paths = Paths.from_env(tmp_path / "data")
+    shutil.copytree(pipeline.paths.data_dir, paths.data_dir, symlinks=True)
+    deliveries = sorted(p.relative_to(paths.deliveries) for p in paths.deliveries.glob("*/*"))
+    served_at = paths.served_warehouse.stat().st_mtime_ns
+
+    assert run_pipeline(data_dir=paths.data_dir) == 0
+    assert "Nothing new" in capsys.readouterr().out
+    assert paths.served_warehouse.stat().st_mtime_ns == served_at
+    assert sorted(p.relative_to(paths.deliveries) for p in paths.deliveries.glob("*/*")) == deliveries
+
+    upload = next(p for p in sorted(paths.inbox.rglob("raa_*.xml")))
+    shutil.copy(upload, paths.inbox / "resent_copy.xml")  # a duplicate still has to be recorded
+    assert not up_to_date(paths)

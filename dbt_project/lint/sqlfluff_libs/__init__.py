@@ -13,7 +13,8 @@ from types import SimpleNamespace
 
 import yaml
 
-_VARS = (yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text()) or {}).get("vars", {})
+_PROJECT_YML = Path(__file__).resolve().parents[2] / "dbt_project.yml"
+_VARS = (yaml.safe_load(_PROJECT_YML.read_text()) or {}).get("vars", {})
 
 
 def var(name, default=None):
@@ -30,8 +31,8 @@ dbt = SimpleNamespace(
     right=lambda string, length: f"right({string}, {length})",
     concat=lambda parts: " || ".join(parts),
     date_spine=lambda datepart, start_date, end_date: (
-        f"select unnest(generate_series(cast({start_date} as date), cast({end_date} as date) - interval 1 day, "
-        f"interval 1 {datepart})) as date_{datepart}"
+        f"select unnest(generate_series(cast({start_date} as date), "
+        f"cast({end_date} as date) - interval 1 day, interval 1 {datepart})) as date_{datepart}"
     ),
 )
 api = SimpleNamespace(Column=SimpleNamespace(translate_type=lambda type_: type_))

@@ -32,6 +32,7 @@ select
     {%- endif %}
     coalesce(i.hf_name, 'unknown') as hf_name,
     coalesce(i.rhf_name, 'unknown') as rhf_name,
+    coalesce(i.is_private, false) as is_private_provider,
     e.procedure_code,
     e.modality,
     coalesce(e.modality_group, 'unknown') as modality_group,

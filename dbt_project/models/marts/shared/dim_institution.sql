@@ -33,17 +33,20 @@ members as (
         rhf_number,
         rhf_name,
         is_private,
+        location_municipality_number,
         true as is_listed
     from listed
     union all
     select
         orgnr,
-        'unknown', orgnr, null, 'unknown', null, null, 'unknown', null, 'unknown', null, false  -- noqa: AL08
+        'unknown', orgnr, null, 'unknown', null, null, 'unknown', null, 'unknown', null, null,  -- noqa: AL08
+        false
     from used
     where orgnr is not null and orgnr not in (select l.orgnr from listed as l)
     union all
     select
-        'unknown', 'unknown', 'unknown', null, 'unknown', null, null, 'unknown', null, 'unknown', null, false
+        'unknown', 'unknown', 'unknown', null, 'unknown', null, null, 'unknown', null, 'unknown', null, null,
+        false
 )
 
 select
@@ -58,5 +61,6 @@ select
     cast(rhf_number as integer) as rhf_number,
     cast(rhf_name as varchar) as rhf_name,
     cast(is_private as boolean) as is_private,
+    cast(location_municipality_number as varchar) as location_municipality_number,
     cast(is_listed as boolean) as is_listed
 from members
