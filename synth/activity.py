@@ -10,13 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from bisect import bisect
-from itertools import accumulate
 
 from extract.checks import canonical_units
 from synth import parameters as P
 from synth.history import growth, tertial_bounds
-from synth.world import CatchmentSampler, Equipment, Institution, Person, World, facility_typical
+from synth.world import CatchmentSampler, Equipment, Institution, Person, Weighted, World, facility_typical
 
 GROUP_MODALITIES = {
     "xray": ("DX", "CR", "MG"),
@@ -39,15 +37,6 @@ ID_DIGIT = {"raa": 1, "ord": 2, "str": 3, "orphan": 9}
 def stochastic_round(rng: random.Random, x: float) -> int:
     n = math.floor(x)
     return n + (1 if rng.random() < x - n else 0)
-
-
-class Weighted:
-    def __init__(self, items, weights):
-        self.items = list(items)
-        self.cum = list(accumulate(weights))
-
-    def draw(self, rng: random.Random):
-        return self.items[bisect(self.cum, rng.random() * self.cum[-1])]
 
 
 def new_id(counters: dict[str, int], module: str, year: int, base: int = 0) -> str:

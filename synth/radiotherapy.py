@@ -12,9 +12,9 @@ import datetime as dt
 import random
 
 from synth import parameters as P
-from synth.activity import Weighted, _days, at, new_id, stochastic_round
+from synth.activity import _days, at, new_id, stochastic_round
 from synth.history import growth, hypo_factor
-from synth.world import CatchmentSampler, Institution, Person, World
+from synth.world import CatchmentSampler, Institution, Person, Weighted, World
 
 METASTASES = ("bone_metastases", "brain_metastases")
 
