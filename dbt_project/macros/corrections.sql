@@ -7,7 +7,8 @@
     version of their episode, with version_date (uttakDato of the file of that version). -#}
 {% macro current_episode_rows(module, name) -%}
     select
-        s.*,
+        -- a reused id's later incarnations carry '<id>#<n>' (int_episode_versions): both count
+        s.* replace (v.episode_key as episode_id),
         v.valid_from_date as version_date
     from {{ ref('stg_npr_' ~ module ~ '__' ~ name) }} as s
     inner join {{ ref('int_episode_versions') }} as v

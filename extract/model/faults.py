@@ -51,6 +51,10 @@ FINDING_CLASSES: tuple[str, ...] = (
 # extractor's guard, not a planted fault: the generator does not make it (so not in the tuple above).
 FODSELSNUMMER_IN_FIELD = "fodselsnummer_in_field"
 GUARD_CLASSES: tuple[str, ...] = (FODSELSNUMMER_IN_FIELD,)
+# Found across files by the warehouse, not by the extractor (dbt model int_episode_id_reuses): an
+# episode id that comes back for another patient or period (docs/messages.md section 8).
+EPISODE_ID_REUSED = "episode_id_reused"
+WAREHOUSE_CLASSES: tuple[str, ...] = (EPISODE_ID_REUSED,)
 
 # Ledger statuses: every file that arrives ends in exactly one. `duplicate`: the same bytes as a
 # *loaded* file (never as a rejected or duplicate one).

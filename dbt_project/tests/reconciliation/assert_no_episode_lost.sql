@@ -10,51 +10,52 @@ with loaded as (
 ),
 
 state as (
-    -- per episode: current (its latest version is valid) or withdrawn, and the latest file
-    select module, institution_orgnr, episode_id, file_id, is_current
+    -- per episode (incarnation of a reused id: episode_key): current (its latest version is
+    -- valid) or withdrawn, and the latest file
+    select module, institution_orgnr, episode_id, episode_key, file_id, is_current
     from {{ ref('int_episode_versions') }}
     where is_latest_version
 ),
 
 expected as (
     select
-        'str' as module, e.institusjonID as institution_orgnr, e.episodeID as episode_id,
+        'str' as module, e.institusjonID as institution_orgnr, s.episode_key as episode_id,
         cast(null as integer) as procedure_no, 1 as n_lake
     from {{ source('npr_str', 'episode') }} as e
     inner join state as s
         on s.module = 'str' and s.institution_orgnr = e.institusjonID and s.episode_id = e.episodeID
             and s.file_id = e.file_id and s.is_current
     inner join loaded as l on l.file_id = e.file_id
-    group by e.institusjonID, e.episodeID
+    group by e.institusjonID, s.episode_key
     union all
-    select 'raa', p.institusjonID, p.episodeID, cast(p.prosNr as integer), 1
+    select 'raa', p.institusjonID, s.episode_key, cast(p.prosNr as integer), 1
     from {{ source('npr_raa', 'procedure') }} as p
     inner join state as s
         on s.module = 'raa' and s.institution_orgnr = p.institusjonID and s.episode_id = p.episodeID
             and s.file_id = p.file_id and s.is_current
     inner join loaded as l on l.file_id = p.file_id
-    group by p.institusjonID, p.episodeID, cast(p.prosNr as integer)
+    group by p.institusjonID, s.episode_key, cast(p.prosNr as integer)
     union all
-    select 'ord', c.institusjonID, c.episodeID, cast(c.prosNr as integer), 1
+    select 'ord', c.institusjonID, s.episode_key, cast(c.prosNr as integer), 1
     from {{ source('npr_ord', 'procedure_code') }} as c
     inner join state as s
         on s.module = 'ord' and s.institution_orgnr = c.institusjonID and s.episode_id = c.episodeID
             and s.file_id = c.file_id and s.is_current
     inner join loaded as l on l.file_id = c.file_id
     where c.kodeVerdi like 'ZXM%'
-    group by c.institusjonID, c.episodeID, cast(c.prosNr as integer)
+    group by c.institusjonID, s.episode_key, cast(c.prosNr as integer)
     union all
-    select 'rad', d.institusjonID, d.episodeID, cast(d.prosNr as integer), count(*)
+    select 'rad', d.institusjonID, s.episode_key, cast(d.prosNr as integer), count(*)
     from {{ source('npr_rad', 'dose_indicator') }} as d
     inner join state as s
         on s.module = 'rad' and s.institution_orgnr = d.institusjonID and s.episode_id = d.episodeID
             and s.file_id = d.file_id and s.is_current
     inner join loaded as l on l.file_id = d.file_id
-    group by d.institusjonID, d.episodeID, cast(d.prosNr as integer)
+    group by d.institusjonID, s.episode_key, cast(d.prosNr as integer)
 ),
 
 withdrawn as (
-    select module, institution_orgnr, episode_id from state where not is_current
+    select module, institution_orgnr, episode_key as episode_id from state where not is_current
 ),
 
 in_marts as (

@@ -37,6 +37,30 @@ dose_quality as (
         count(*) filter (where not is_unit_known) as n_uninterpretable_units
     from {{ ref('int_deliveries__dose_records') }}
     group by year, month, institution_orgnr
+),
+
+reused_ids as (
+    -- sender errors: an episode id used again for another patient or period (both counted)
+    select
+        cast(extract(year from episode_date) as integer) as year,
+        cast(extract(month from episode_date) as integer) as month,
+        institution_orgnr,
+        count(*) as n_reused_episode_ids
+    from {{ ref('int_episode_id_reuses') }}
+    group by all
+),
+
+quality as (
+    select
+        coalesce(d.year, r.year) as year,
+        coalesce(d.month, r.month) as month,
+        coalesce(d.institution_orgnr, r.institution_orgnr) as institution_orgnr,
+        d.n_dose_without_activity,
+        d.n_uninterpretable_units,
+        r.n_reused_episode_ids
+    from dose_quality as d
+    full outer join reused_ids as r
+        on r.year = d.year and r.month = d.month and r.institution_orgnr = d.institution_orgnr
 )
 
 select
@@ -50,7 +74,8 @@ select
     coalesce(q.n_dose_without_activity, 0) as n_dose_without_activity,
     coalesce(q.n_uninterpretable_units, 0) as n_uninterpretable_units,
     coalesce(a.n_uninterpretable_codes, 0) as n_uninterpretable_codes,
+    coalesce(q.n_reused_episode_ids, 0) as n_reused_episode_ids,
     {{ is_provisional('coalesce(a.year, q.year)') }} as is_provisional
 from activity as a
-full outer join dose_quality as q
+full outer join quality as q
     on q.year = a.year and q.month = a.month and q.institution_orgnr = a.institution_orgnr

@@ -1,10 +1,20 @@
 {{ config(materialized='table') }}
 {#- THE correction rule (docs/messages.md section 8), the one place every module's current state comes
-    from. One row per (module, institution, episode, file that delivered it). A version stays valid
-    until, in correction order within (institution, module), the first later file that
-      - delivers the same episode again (resent: B resend or E change), or
-      - withdraws it with Slett (E), or
-      - is a B file whose period covers the episode's day and does not deliver it (omitted).
+    from. One row per (module, institution, episode, file that delivered it).
+
+    An episode id is meant to be unique per institution for ever. A later delivery of the id
+    continues an earlier version only for the same patient and from a file whose period covers the
+    earlier version's day (or a file of the same period: a resend); otherwise the sender reused the
+    id: the later delivery starts a new incarnation of the id (finding episode_id_reused, see
+    int_episode_id_reuses) and both count. incarnation_no numbers them; episode_key is the id the
+    rest of the warehouse sees (the id itself for the first, '<id>#<n>' for the n-th).
+
+    A version stays valid until, in correction order within (institution, module), the first later
+    file that
+      - delivers the same incarnation again (resent: B resend or E change), or
+      - withdraws the id with Slett (E): the latest incarnation delivered before the Slett, or
+      - is a B file whose period covers the episode's day and does not deliver the id at all
+        (omitted).
     Current state = versions with no end. History is every row: a past cut is re-derived by
     taking the versions whose file and superseding file were (not) among the files it used. -#}
 
@@ -16,7 +26,7 @@ files as (
     select * from {{ ref('int_files') }}
 ),
 
-versions as (
+delivered as (
     select
         d.module,
         d.institution_orgnr,
@@ -25,21 +35,74 @@ versions as (
         f.file_seq,
         f.message_type,
         f.extraction_date,
+        f.period_from,
+        f.period_to,
         d.patient_local_id,
-        d.episode_date,
-        lead(f.file_seq) over (
-            partition by d.module, d.institution_orgnr, d.episode_id order by f.file_seq
-        ) as resent_seq
+        d.episode_date
     from deliveries as d
     inner join files as f
         on f.file_id = d.file_id and f.module = d.module and f.institution_orgnr = d.institution_orgnr
 ),
 
+anchored as (
+    -- the earliest delivery this one continues (itself when it continues none)
+    select
+        v.module,
+        v.institution_orgnr,
+        v.episode_id,
+        v.file_seq,
+        min(u.file_seq) as anchor_seq
+    from delivered as v
+    inner join delivered as u
+        on
+            u.module = v.module
+            and u.institution_orgnr = v.institution_orgnr
+            and u.episode_id = v.episode_id
+            and u.file_seq <= v.file_seq
+            and (
+                u.file_seq = v.file_seq
+                or (
+                    u.patient_local_id is not distinct from v.patient_local_id
+                    and (
+                        u.episode_date between v.period_from and v.period_to
+                        or (u.period_from = v.period_from and u.period_to = v.period_to)
+                    )
+                )
+            )
+    group by v.module, v.institution_orgnr, v.episode_id, v.file_seq
+),
+
+versions as (
+    select
+        v.*,
+        a.anchor_seq,
+        dense_rank() over (
+            partition by v.module, v.institution_orgnr, v.episode_id order by a.anchor_seq
+        ) as incarnation_no,
+        lead(v.file_seq) over (
+            partition by v.module, v.institution_orgnr, v.episode_id, a.anchor_seq order by v.file_seq
+        ) as resent_seq
+    from delivered as v
+    inner join anchored as a
+        on
+            a.module = v.module and a.institution_orgnr = v.institution_orgnr
+            and a.episode_id = v.episode_id and a.file_seq = v.file_seq
+),
+
 deletions as (
-    select d.module, d.institution_orgnr, d.episode_id, f.file_seq
-    from {{ ref('int_deletions') }} as d
-    inner join files as f
-        on f.file_id = d.file_id and f.module = d.module and f.institution_orgnr = d.institution_orgnr
+    -- each Slett withdraws the latest incarnation delivered before it
+    select s.module, s.institution_orgnr, s.episode_id, s.file_seq, max(v.anchor_seq) as anchor_seq
+    from (
+        select d.module, d.institution_orgnr, d.episode_id, f.file_seq
+        from {{ ref('int_deletions') }} as d
+        inner join files as f
+            on f.file_id = d.file_id and f.module = d.module and f.institution_orgnr = d.institution_orgnr
+    ) as s
+    inner join versions as v
+        on
+            v.module = s.module and v.institution_orgnr = s.institution_orgnr
+            and v.episode_id = s.episode_id and v.file_seq < s.file_seq
+    group by s.module, s.institution_orgnr, s.episode_id, s.file_seq
 ),
 
 deleted_after as (
@@ -50,6 +113,7 @@ deleted_after as (
             s.module = v.module
             and s.institution_orgnr = v.institution_orgnr
             and s.episode_id = v.episode_id
+            and s.anchor_seq = v.anchor_seq
             and s.file_seq > v.file_seq
     group by v.module, v.institution_orgnr, v.episode_id, v.file_seq
 ),
@@ -64,6 +128,14 @@ omitted_after as (
             and b.message_type = 'B'
             and b.file_seq > v.file_seq
             and v.episode_date between b.period_from and b.period_to
+    -- a B file that delivers the id (in any incarnation) does not omit it
+    where not exists (
+            select 1
+            from delivered as same_id
+            where
+                same_id.module = b.module and same_id.institution_orgnr = b.institution_orgnr
+                and same_id.file_seq = b.file_seq and same_id.episode_id = v.episode_id
+        )
     group by v.module, v.institution_orgnr, v.episode_id, v.file_seq
 ),
 
@@ -97,6 +169,9 @@ select
     e.module,
     e.institution_orgnr,
     e.episode_id,
+    e.incarnation_no,
+    case when e.incarnation_no = 1 then e.episode_id else e.episode_id || '#' || e.incarnation_no end
+        as episode_key,
     e.file_id,
     e.file_seq,
     e.message_type,
@@ -107,7 +182,7 @@ select
     t.file_id as valid_to_file_id,
     t.extraction_date as valid_to_date,
     e.ended_by is null as is_current,
-    -- the latest version of the episode, current or withdrawn (for reconciliation)
+    -- the latest version of the incarnation, current or withdrawn (for reconciliation)
     e.resent_seq is null as is_latest_version
 from ended as e
 left join files as t
