@@ -1,8 +1,10 @@
 """Package one delivery folder from the served warehouse: tables, spreadsheet, manifest, diff, report.
 
 Pure Python (no Dagster, no settings of its own): the CLI and the Dagster delivery assets call
-`deliver` with the served warehouse, the lake, the deliveries folder and dbt's manifest, the one
-source of each delivery model's grain (`config.meta.grain`) and documentation.
+`make_delivery` (or `deliver`, which returns only the folder) with the served warehouse, the lake,
+the deliveries folder and dbt's manifest, the one source of each delivery model's grain
+(`config.meta.grain`), time-series flag (`config.meta.time_series`) and documentation. A new folder
+is written only when the content differs from the period's latest delivery (deliver/diff.py).
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import xlsxwriter
 
-from deliver.diff import diff_deliveries
+from deliver import warehouse_stamp
+from deliver.diff import Comparison, compare_with_latest, content_fingerprint, diff_deliveries
 from deliver.report import write_report
 from deliver.warehouse import schema_tables
 from extract.inbox import file_hash
@@ -38,6 +42,8 @@ from extract.paths import PROJECT_ROOT
 KINDS = ("dsa", "rhf")
 SCHEMA = "marts"
 MANIFEST = "manifest.json"
+# A time-series delivery table (config.meta.time_series) holds the delivery year and this many before it.
+TIME_SERIES_YEARS_BEFORE = 4
 # Fault injection for the crash tests: with STRALEBRUK_PAUSE_AT=<point>, the process writes
 # <point> to the file STRALEBRUK_PAUSE_MARKER names and waits there (to be killed).
 PAUSE_AT = "STRALEBRUK_PAUSE_AT"
@@ -56,11 +62,36 @@ class DeliveryTable:
     description: str = ""
     datatap: float | None = None
     columns: dict[str, str] = field(default_factory=dict)
+    years: tuple[int, int] | None = None  # (first, last): a time-series table; None: the year alone
+    rows_of_year: int = 0  # rows of the delivery year itself
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What `make_delivery` did. `new`: it wrote `folder`; otherwise the content equals the period's
+    latest delivery and `folder` is that existing folder (nothing was written). `supersedes`: the
+    period's previous folder a new one replaces (None for the period's first delivery, and when not
+    new). `warehouse`: the served file read, as `warehouse_stamp` gives it."""
+
+    kind: str
+    year: int
+    month: int | None
+    period: str
+    folder: Path
+    new: bool
+    supersedes: str | None
+    content_sha256: str
+    warehouse: dict[str, Any]
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.new
 
 
 def grain_keys(dbt_manifest: Path) -> dict[str, dict]:
-    """Grain (`config.meta.grain`), description and column descriptions of every model of the
-    project, by model name, from dbt's manifest.json (what `dbt parse` made of the models' YAML)."""
+    """Grain (`config.meta.grain`), time-series flag (`config.meta.time_series`), description and
+    column descriptions of every model of the project, by model name, from dbt's manifest.json (what
+    `dbt parse` made of the models' YAML)."""
     if not dbt_manifest.is_file():
         raise DeliveryError(f"no dbt manifest at {dbt_manifest}: run `make prepare` (dbt parse) first")
     manifest = json.loads(dbt_manifest.read_text(encoding="utf-8"))
@@ -70,8 +101,10 @@ def grain_keys(dbt_manifest: Path) -> dict[str, dict]:
         # the project's own models only: an installed package's model of the same name is not ours
         if node["resource_type"] != "model" or node["package_name"] != project:
             continue
+        meta = node["config"].get("meta") or {}
         found[node["name"]] = {
-            "grain": (node["config"].get("meta") or {}).get("grain"),
+            "grain": meta.get("grain"),
+            "time_series": meta.get("time_series") is True,
             "description": " ".join(str(node.get("description") or "").split()),
             "columns": {name: c.get("description", "") for name, c in node.get("columns", {}).items()},
         }
@@ -117,6 +150,9 @@ def _ledger_inputs(lake: Path) -> list[dict]:
 def _read_tables(
     con: duckdb.DuckDBPyConnection, kind: str, year: int, month: int | None, docs: dict[str, dict]
 ) -> list[DeliveryTable]:
+    """The rows of every `<kind>_*` table for the delivery: the year (and the month, for a table that
+    has one, when one is asked for); a time-series table (`meta.time_series`) the year and the
+    TIME_SERIES_YEARS_BEFORE years before it, never by month. Ordered by grain."""
     names = schema_tables(con, SCHEMA, [f"{kind}_"])
     if not names:
         raise DeliveryError(
@@ -125,21 +161,29 @@ def _read_tables(
     tables = []
     for name in names:
         cols = [r[0] for r in con.execute(f"describe {SCHEMA}.{name}").fetchall()]
-        where, params = ["year = ?"], [year]
-        if month is not None and "month" in cols:
-            where.append("month = ?")
-            params.append(month)
         doc = docs.get(name, {})
+        years = (year - TIME_SERIES_YEARS_BEFORE, year) if doc.get("time_series") else None
+        if years is not None:
+            where, params = ["year between ? and ?"], list(years)
+        else:
+            where, params = ["year = ?"], [year]
+            if month is not None and "month" in cols:
+                where.append("month = ?")
+                params.append(month)
         grain = [c for c in (doc.get("grain") or cols) if c in cols]
         order = ", ".join(f'"{c}"' for c in grain)
         data = con.sql(
             f"select * from {SCHEMA}.{name} where {' and '.join(where)} order by {order}", params=params
         ).to_arrow_table()
-        # datatap is constant per partition (year, or year x breakdown): report the largest
-        losses = [v for v in data.column("datatap").to_pylist() if v is not None] if "datatap" in cols else []
-        datatap = max(losses) if losses else None
+        # datatap is constant per partition (year, or year x breakdown): the delivery year's largest
+        in_year = data.filter(pc.field("year") == year)
+        losses = (
+            [v for v in in_year.column("datatap").to_pylist() if v is not None] if "datatap" in cols else []
+        )
+        datatap = max(losses, default=None)
+        description, columns = doc.get("description", ""), doc.get("columns", {})
         tables.append(
-            DeliveryTable(name, grain, data, doc.get("description", ""), datatap, doc.get("columns", {}))
+            DeliveryTable(name, grain, data, description, datatap, columns, years, in_year.num_rows)
         )
     return tables
 
@@ -181,21 +225,6 @@ def _cell(value: object) -> object:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return value
-
-
-def _previous_delivery(kind_dir: Path, year: int, month: int | None) -> Path | None:
-    """The most recent earlier delivery of the kind, preferring one of the same period."""
-    candidates = []
-    for folder in kind_dir.iterdir() if kind_dir.is_dir() else []:
-        manifest = folder / MANIFEST
-        if folder.name.startswith((".", "_")) or not manifest.is_file():
-            continue
-        m = json.loads(manifest.read_text(encoding="utf-8"))
-        same = m.get("year") == year and m.get("month") == month
-        candidates.append((same, m.get("created_at", ""), folder))
-    if not candidates:
-        return None
-    return max(candidates, key=lambda c: (c[0], c[1]))[2]
 
 
 def _folder_name(kind_dir: Path, cut: str) -> str:
@@ -257,14 +286,17 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_leftovers(deliveries: Path) -> list[Path]:
-    """Delete the temporary folders (`<kind>/.tmp-*-<pid>`) of deliveries whose process is gone;
-    returns what was removed."""
+    """Delete what deliveries whose process is gone left: temporary folders (`<kind>/.tmp-*-<pid>`)
+    and half-written check records (`.tmp-checked-<kind>-<pid>`); returns what was removed."""
     removed = []
-    for kind_dir in (deliveries / k for k in KINDS):
+    for kind_dir in (deliveries, *(deliveries / k for k in KINDS)):
         for tmp in kind_dir.glob(".tmp-*") if kind_dir.is_dir() else ():
             m = _TMP.match(tmp.name)
             if m and not _pid_alive(int(m["pid"])):
-                shutil.rmtree(tmp, ignore_errors=True)
+                if tmp.is_dir():
+                    shutil.rmtree(tmp, ignore_errors=True)
+                else:
+                    tmp.unlink(missing_ok=True)
                 removed.append(tmp)
     return removed
 
@@ -280,16 +312,52 @@ def deliver(
     dbt_manifest: Path,
     cut: str | dt.date | None = None,
 ) -> Path:
-    """Write `<deliveries>/<kind>/<cut>/` from the served `warehouse` file and return its path.
+    """`make_delivery`, returning only the folder that holds the period's delivery now: the one it
+    wrote, or the latest existing one when the content is unchanged."""
+    return make_delivery(
+        kind,
+        year=year,
+        month=month,
+        warehouse=warehouse,
+        lake=lake,
+        deliveries=deliveries,
+        dbt_manifest=dbt_manifest,
+        cut=cut,
+    ).folder
 
-    Tables `<kind>_*` of schema marts, filtered to the year (and month, for tables that have one), as
-    CSV and Parquet; delivery.xlsx; manifest.json; diff.json against the previous delivery of the
-    kind; report.html. Written to a temporary folder and renamed, so a folder is whole or absent. A
-    cut that was already delivered gets a `_v2`, `_v3` ... folder: a sent delivery is never rewritten.
-    Deliveries of a kind are written one at a time (an flock on the kind's folder), so two at
-    once get two folders, and temporary folders of dead processes are removed. A period without a
-    row in any table raises DeliveryError and writes nothing. The manifest lists the files of the
-    `lake`'s ledger by name, SHA-256 and status; `dbt_manifest` gives each table's grain.
+
+def make_delivery(
+    kind: str,
+    *,
+    year: int,
+    month: int | None = None,
+    warehouse: Path,
+    lake: Path,
+    deliveries: Path,
+    dbt_manifest: Path,
+    cut: str | dt.date | None = None,
+) -> Delivery:
+    """Write `<deliveries>/<kind>/<cut>/` from the served `warehouse` file when its content is new.
+
+    Tables `<kind>_*` of schema marts, filtered to the year (and month, for tables that have one);
+    a time-series table (dbt `meta.time_series`) to the year and the four before it, never by
+    month. As CSV and Parquet; delivery.xlsx; manifest.json; diff.json against the previous delivery
+    of the kind (the same period's latest if there is one); report.html.
+
+    Content is every table's rows and the delivery parameters (not the cut, the time, the warehouse
+    file, the code version or the input files). When it equals that of the latest delivery of the
+    same kind and period (the manifest's `content_sha256` over rows rounded to 12 significant
+    digits, else the row-level diff with its float tolerance), nothing is written and the result
+    names that folder with `new` False. Otherwise the new folder's manifest `supersedes` the
+    period's previous folder, and diff.json says what changed.
+
+    Written to a temporary folder and renamed, so a folder is whole or absent. A cut that was
+    already delivered gets a `_v2`, `_v3` ... folder: a sent delivery is never rewritten.
+    Deliveries of a kind are decided and written one at a time (an flock on the kind's folder), so
+    two at once with the same content give one folder, and temporary folders of dead processes are
+    removed. A period without a row of its year in any table raises DeliveryError and writes
+    nothing. The manifest lists the files of the `lake`'s ledger by name, SHA-256 and status;
+    `dbt_manifest` gives each table's grain and time-series flag.
     """
     if kind not in KINDS:
         raise DeliveryError(f"unknown delivery kind {kind!r}: expected one of {', '.join(KINDS)}")
@@ -302,12 +370,13 @@ def deliver(
     except ValueError as exc:
         raise DeliveryError(f"cut must be a date (YYYY-MM-DD), got {cut!r}") from exc
     docs = grain_keys(dbt_manifest)
+    stamp = warehouse_stamp(warehouse)  # before reading: a publish meanwhile makes the record stale
     with open_warehouse(warehouse) as con:
         tables = _read_tables(con, kind, year, month, docs)
         parameters = _parameters(con)
         all_years = {t.name: con.sql(f"select * from {SCHEMA}.{t.name}").to_arrow_table() for t in tables}
     period = f"{year}" + (f"-{month:02d}" if month else "")
-    if not any(t.data.num_rows for t in tables):
+    if not any(t.rows_of_year for t in tables):
         years = sorted(
             {y for t in all_years.values() if "year" in t.column_names for y in t["year"].to_pylist()}
         )
@@ -315,13 +384,31 @@ def deliver(
             f"no {kind} data for {period} in {warehouse}: nothing written"
             + (f" (years with data: {', '.join(map(str, years))})" if years else " (the tables are empty)")
         )
+    fingerprint = content_fingerprint({t.name: t.data for t in tables}, parameters)
 
     kind_dir = deliveries / kind
     kind_dir.mkdir(parents=True, exist_ok=True)
     with _kind_lock(kind_dir):
-        return _write(
-            kind, year, month, period, cut_date, tables, parameters, all_years, kind_dir, warehouse, lake
-        )
+        remove_leftovers(deliveries)
+        grains_and_rows = {t.name: (t.grain, t.data) for t in tables}
+        found = compare_with_latest(kind_dir, year, month, grains_and_rows, parameters, fingerprint)
+        if found.unchanged and found.latest is not None:
+            return Delivery(kind, year, month, period, found.latest, False, None, fingerprint, stamp)
+        content = _Content(tables, parameters, all_years, fingerprint, found)
+        folder = _write(kind, year, month, period, cut_date, content, kind_dir, warehouse, lake)
+        supersedes = found.latest.name if found.latest is not None else None
+        return Delivery(kind, year, month, period, folder, True, supersedes, fingerprint, stamp)
+
+
+@dataclass
+class _Content:
+    """What a new folder holds, and how it compares with the deliveries before it."""
+
+    tables: list[DeliveryTable]
+    parameters: dict
+    all_years: dict[str, pa.Table]
+    fingerprint: str
+    compared: Comparison
 
 
 def _write(
@@ -330,15 +417,12 @@ def _write(
     month: int | None,
     period: str,
     cut_date: dt.date,
-    tables: list[DeliveryTable],
-    parameters: dict,
-    all_years: dict[str, pa.Table],
+    content: _Content,
     kind_dir: Path,
     warehouse: Path,
     lake: Path,
 ) -> Path:
-    remove_leftovers(kind_dir.parent)
-    previous = _previous_delivery(kind_dir, year, month)
+    tables, previous, diff = content.tables, content.compared.previous, content.compared.diff
     final = kind_dir / _folder_name(kind_dir, cut_date.isoformat())
     tmp = kind_dir / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -362,7 +446,8 @@ def _write(
             "dbt_duckdb_version": _version("dbt-duckdb"),
             "duckdb_version": duckdb.__version__,
             "warehouse": {"path": str(warehouse), "sha256": _sha256(warehouse)},
-            "parameters": parameters,
+            "parameters": content.parameters,
+            "content_sha256": content.fingerprint,
             "tables": {
                 t.name: {
                     "rows": t.data.num_rows,
@@ -370,11 +455,14 @@ def _write(
                     "datatap": t.datatap,
                     "files": files[t.name],
                     "description": t.description,
+                    **({"time_series": True, "years": list(t.years)} if t.years else {}),
                 }
                 for t in tables
             },
             "input_files": _ledger_inputs(lake),
+            # the delivery diff.json compares with; `supersedes`: the same period's, which this replaces
             "previous_delivery": previous.name if previous else None,
+            "supersedes": content.compared.latest.name if content.compared.latest else None,
             # as the build flagged it (dbt var cut_date): the year is complete after April of the next
             "provisional": any(
                 any(t.data.column("is_provisional").to_pylist())
@@ -385,10 +473,11 @@ def _write(
         for t in tables:
             for fmt, fname in files[t.name].items():
                 manifest["tables"][t.name]["files"][fmt] = {"name": fname, "sha256": _sha256(tmp / fname)}
-        diff = diff_deliveries(previous, {t.name: (t.grain, t.data) for t in tables})
+        if diff is None:  # against another period's delivery, or the period's first
+            diff = diff_deliveries(previous, {t.name: (t.grain, t.data) for t in tables}, content.parameters)
         (tmp / "diff.json").write_text(json.dumps(diff, indent=2, default=str), encoding="utf-8")
         _write_xlsx(tmp / "delivery.xlsx", tables, manifest)
-        write_report(tmp / "report.html", manifest, tables, all_years, diff)
+        write_report(tmp / "report.html", manifest, tables, content.all_years, diff)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
         pause_point("deliver")
         os.rename(tmp, final)

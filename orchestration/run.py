@@ -193,23 +193,18 @@ DELIVERY_KINDS = ("dsa", "rhf")
 
 def up_to_date(paths: Paths) -> bool:
     """True when a run would change nothing: no inbox file the ledger has not recorded, the served
-    warehouse newer than the build file and the ledger, and a delivery of each kind written after it
-    (a run killed before its deliveries were written is not up to date)."""
+    warehouse newer than the build file and the ledger, and the deliveries of each kind checked
+    against that served file (the record each delivery asset leaves once its delivery is done,
+    whether it wrote a folder or found the content unchanged: a run killed before its deliveries
+    were checked is not up to date)."""
+    from deliver import delivery_checked  # the check record only: the packaging is not imported
     from extract.inbox import pending_files
     from orchestration.checks import stale_reasons
 
     if stale_reasons(paths):
         return False
-    served_at = paths.served_warehouse.stat().st_mtime
-    for kind in DELIVERY_KINDS:
-        folder = paths.deliveries / kind
-        written = (
-            [f.stat().st_mtime for f in folder.iterdir() if f.is_dir() and not f.name.startswith(".")]
-            if folder.is_dir()
-            else []
-        )
-        if max(written, default=0.0) < served_at:
-            return False
+    if not all(delivery_checked(paths.deliveries, kind, paths.served_warehouse) for kind in DELIVERY_KINDS):
+        return False
     return not pending_files(paths.inbox, paths.lake)
 
 

@@ -259,6 +259,11 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
                 for m in range(1, 13)
             ],
         ),
+        # one episode id the first institution reused (counted in dsa_reporting_completeness)
+        "int_episode_id_reuses": (
+            ["module", "institution_orgnr", "episode_id", "incarnation_no", "episode_key", "episode_date"],
+            [("raa", INSTITUTIONS[0][0], "REUSED1", 2, "REUSED1#2", dt.date(year, 3, 4))],
+        ),
         "fct_rt_series": (
             [
                 "series_id",

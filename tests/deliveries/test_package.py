@@ -1,4 +1,5 @@
-"""Delivery folders: files, spreadsheet, manifest, grain, and the diff of two deliveries in a row."""
+"""Delivery folders: files, spreadsheet, manifest, grain, no new version for a rebuild that changes
+nothing, and the diff of two deliveries in a row."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
-from deliver import DeliveryError, deliver, grain_keys
+from deliver import DeliveryError, deliver, grain_keys, make_delivery
 from extract.lake import LEDGER_SCHEMA
 from orchestration.cli import main as cli_main
 from tests.deliveries.conftest import YEAR, Harness
@@ -38,7 +39,12 @@ def _serve(harness_db: Path, data_dir: Path) -> Path:
 
 def deliver_from(harness: Harness, data_dir: Path, kind: str, **kwargs) -> Path:
     """`deliver` with the data directory's layout, the grain from the scratch project's manifest."""
-    return deliver(
+    return make_delivery_from(harness, data_dir, kind, **kwargs).folder
+
+
+def make_delivery_from(harness: Harness, data_dir: Path, kind: str, **kwargs):
+    """`make_delivery` as `deliver_from` calls `deliver`."""
+    return make_delivery(
         kind,
         warehouse=data_dir / "warehouse.duckdb",
         lake=data_dir / "lake",
@@ -66,6 +72,8 @@ def test_first_dsa_delivery_has_every_file_and_a_full_manifest(harness, data_dir
         assert set(parquet.column("year").to_pylist()) == {YEAR}
     assert manifest["tables"]["dsa_drl"]["grain"] == ["year", "procedure_code", "dose_type"]
     assert manifest["cut"] == CUT and manifest["dbt_version"].startswith("1.11")
+    assert manifest["supersedes"] is None and manifest["previous_delivery"] is None
+    assert len(manifest["content_sha256"]) == 64
     assert manifest["code_version"]
     assert manifest["parameters"]["drl_min_patients"] == 20
     assert [f["file_id"] for f in manifest["input_files"]] == ["a" * 64, "b" * 64]
@@ -110,15 +118,26 @@ def _change_one_median_dose(harness, db: Path) -> dict:
 
 
 def test_second_delivery_diff_shows_exactly_the_changed_dose(harness, data_dir, tmp_path):
+    """A rebuild of the delivery models from the same data (float sums may differ in the last bits,
+    bootstrap intervals are recomputed) gives no new version; one changed dose gives a `_v2` that
+    supersedes the first, with a diff.json of exactly that change."""
     first = deliver_from(harness, data_dir, "dsa", year=YEAR, cut=CUT)
     resent = tmp_path / "resent.duckdb"
     shutil.copy(harness.db, resent)
+    harness.dbt("run", *REBUILD, db=resent)
+    shutil.copy(resent, data_dir / "warehouse.duckdb")
+    rebuilt = make_delivery_from(harness, data_dir, "dsa", year=YEAR, cut="2026-04-01")
+    assert (rebuilt.new, rebuilt.folder) == (False, first)
+    assert [p.name for p in (data_dir / "deliveries" / "dsa").iterdir()] == [CUT]
+
     change = _change_one_median_dose(harness, resent)
     shutil.copy(resent, data_dir / "warehouse.duckdb")
-    second = deliver_from(harness, data_dir, "dsa", year=YEAR, cut=CUT)
+    result = make_delivery_from(harness, data_dir, "dsa", year=YEAR, cut=CUT)
+    second = result.folder
+    assert result.new and result.supersedes == CUT
     assert second.name == f"{CUT}_v2" and first.is_dir()
     manifest = json.loads((second / "manifest.json").read_text())
-    assert manifest["previous_delivery"] == CUT
+    assert manifest["previous_delivery"] == manifest["supersedes"] == CUT
     diff = json.loads((second / "diff.json").read_text())
     assert diff["previous"] == CUT
     for name, table in diff["tables"].items():
@@ -203,10 +222,11 @@ def test_grain_keys_reads_the_models_own_meta(tmp_path):
     assert set(docs) == {"t", "u"}
     assert docs["t"] == {
         "grain": ["a", "b"],
+        "time_series": False,
         "description": "Grain: one row per a x b.",
         "columns": {"a": "the a."},
     }
-    assert docs["u"]["grain"] is None
+    assert docs["u"]["grain"] is None and docs["u"]["time_series"] is False
     with pytest.raises(DeliveryError, match="no dbt manifest"):
         grain_keys(tmp_path / "missing.json")
 
@@ -216,6 +236,10 @@ def test_cli_writes_a_delivery(harness, data_dir, monkeypatch, capsys):
     assert cli_main(["deliver", "rhf", "--year", str(YEAR), "--data-dir", str(data_dir)]) == 0
     (folder,) = (data_dir / "deliveries" / "rhf").iterdir()
     assert (folder / "manifest.json").is_file()
+    assert capsys.readouterr().out.strip() == str(folder)
+    # the same content again: no new folder, the latest one named
+    assert cli_main(["deliver", "rhf", "--year", str(YEAR), "--data-dir", str(data_dir)]) == 0
+    assert list((data_dir / "deliveries" / "rhf").iterdir()) == [folder]
     assert capsys.readouterr().out.strip() == str(folder)
 
 

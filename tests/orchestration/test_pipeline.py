@@ -93,3 +93,66 @@ def test_a_run_with_nothing_new_builds_and_delivers_nothing(pipeline, tmp_path, 
     upload = next(p for p in sorted(paths.inbox.rglob("raa_*.xml")))
     shutil.copy(upload, paths.inbox / "resent_copy.xml")  # a duplicate still has to be recorded
     assert not up_to_date(paths)
+
+
+def test_a_run_whose_deliveries_are_unchanged_is_followed_by_a_no_op(pipeline, tmp_path, capsys):
+    """`--full-refresh` rebuilds from the same lake and publishes another served file with the same
+    content: the deliveries find their content unchanged and write no folder, yet record that they
+    were checked against the new file, so the next run has nothing to do."""
+    import shutil
+
+    from deliver import warehouse_stamp
+    from orchestration.run import run_pipeline, up_to_date
+    from orchestration.settings import Paths
+
+    paths = Paths.from_env(tmp_path / "data")
+    shutil.copytree(pipeline.paths.data_dir, paths.data_dir, symlinks=True)
+    deliveries = sorted(p.relative_to(paths.deliveries) for p in paths.deliveries.glob("*/*"))
+    served_at = paths.served_warehouse.stat().st_mtime_ns
+    assert up_to_date(paths)
+
+    assert run_pipeline(data_dir=paths.data_dir, full_refresh=True) == 0
+    out = capsys.readouterr().out
+    assert paths.served_warehouse.stat().st_mtime_ns != served_at  # published again
+    for kind in ("dsa", "rhf"):
+        assert re.search(rf"{kind} delivery for \d{{4}} unchanged: the latest is ", out), out[-4000:]
+        record = json.loads((paths.deliveries / f".checked-{kind}.json").read_text())
+        assert record["new"] is False and record["warehouse"] == warehouse_stamp(paths.served_warehouse)
+    assert sorted(p.relative_to(paths.deliveries) for p in paths.deliveries.glob("*/*")) == deliveries
+
+    assert up_to_date(paths)
+    served_at = paths.served_warehouse.stat().st_mtime_ns
+    assert run_pipeline(data_dir=paths.data_dir) == 0
+    assert "Nothing new" in capsys.readouterr().out
+    assert paths.served_warehouse.stat().st_mtime_ns == served_at
+
+
+def test_a_run_killed_before_its_deliveries_were_checked_is_not_up_to_date(pipeline, tmp_path):
+    """What a run killed between publishing and delivering leaves: a served file newer than the
+    deliveries' check records; killed after the DSA delivery, before the RHF one: one record stale."""
+    import os
+    import shutil
+
+    from deliver import warehouse_stamp
+    from orchestration.run import up_to_date
+    from orchestration.settings import Paths
+
+    paths = Paths.from_env(tmp_path / "data")
+    shutil.copytree(pipeline.paths.data_dir, paths.data_dir, symlinks=True)
+    assert up_to_date(paths)
+    published = paths.data_dir / ".publishing"
+    shutil.copy(paths.served_warehouse, published)  # a publish: the same content, another file
+    os.replace(published, paths.served_warehouse)
+    assert not up_to_date(paths)
+
+    def checked(kind: str) -> None:
+        record = paths.deliveries / f".checked-{kind}.json"
+        data = json.loads(record.read_text())
+        record.write_text(json.dumps({**data, "warehouse": warehouse_stamp(paths.served_warehouse)}))
+
+    checked("dsa")
+    assert not up_to_date(paths)
+    checked("rhf")
+    assert up_to_date(paths)
+    (paths.deliveries / ".checked-rhf.json").unlink()
+    assert not up_to_date(paths)

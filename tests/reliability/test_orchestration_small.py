@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -161,44 +162,69 @@ def toy(tmp_path) -> Path:
 DELIVER = """
 import sys, time
 from pathlib import Path
-from deliver import deliver
+from deliver import make_delivery
 d = Path(sys.argv[1])
 while time.time() < float(sys.argv[2]):  # start together
     time.sleep(0.005)
-print(deliver("dsa", year=2025, warehouse=d / "warehouse.duckdb", lake=d / "lake",
-              deliveries=d / "deliveries", dbt_manifest=d / "manifest.json", cut=sys.argv[3]))
+result = make_delivery("dsa", year=2025, warehouse=Path(sys.argv[4]), lake=d / "lake",
+                       deliveries=d / "deliveries", dbt_manifest=d / "manifest.json", cut=sys.argv[3])
+print(result.folder, result.new)
 """
 
 
-def test_deliveries_at_once_each_get_their_own_folder(toy):
-    # Rows enough that writing a delivery takes a while (the spreadsheet): the three overlap.
-    with duckdb.connect(str(toy / "warehouse.duckdb")) as con:
-        con.execute(
-            "create or replace table marts.dsa_toy as "
-            "select 2025 as year, i as k, i * 10 as n from range(30000) t(i)"
-        )
+def _deliveries_at_once(toy: Path, warehouses: list[Path]) -> list[tuple[str, str]]:
+    """One delivery process per warehouse file, all starting at the same moment: (folder name, new)."""
     start = time.time() + 4  # after every interpreter has imported deliver
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", DELIVER, str(toy), str(start), CUT],
+            [sys.executable, "-c", DELIVER, str(toy), str(start), CUT, str(warehouse)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(3)
+        for warehouse in warehouses
     ]
     results = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in results]
-    folders = sorted(Path(out.strip()).name for out, _ in results)
-    assert folders == [CUT, f"{CUT}_v2", f"{CUT}_v3"]
+    assert not list((toy / "deliveries" / "dsa").glob(".tmp-*"))
+    return sorted((Path(folder).name, new) for folder, new in (out.split() for out, _ in results))
+
+
+def _toy_rows(warehouse: Path, factor: int) -> None:
+    # Rows enough that writing a delivery takes a while (the spreadsheet): the three overlap.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create or replace table marts.dsa_toy as "
+            f"select 2025 as year, i as k, i * {factor} as n from range(30000) t(i)"
+        )
+
+
+def test_identical_deliveries_at_once_give_one_folder(toy):
+    _toy_rows(toy / "warehouse.duckdb", 10)
+    results = _deliveries_at_once(toy, [toy / "warehouse.duckdb"] * 3)
+    # one wrote the folder; the two that waited for it found the same content there
+    assert results == [(CUT, "False"), (CUT, "False"), (CUT, "True")]
+    assert [p.name for p in (toy / "deliveries" / "dsa").iterdir()] == [CUT]
+
+
+def test_changed_deliveries_at_once_each_get_their_own_folder(toy):
+    warehouses = []
+    for factor in (10, 11, 12):  # three builds, each with other content
+        warehouses.append(toy / f"warehouse-{factor}.duckdb")
+        shutil.copy(toy / "warehouse.duckdb", warehouses[-1])
+        _toy_rows(warehouses[-1], factor)
+    results = _deliveries_at_once(toy, warehouses)
+    folders = [name for name, _ in results]
+    assert results == [(CUT, "True"), (f"{CUT}_v2", "True"), (f"{CUT}_v3", "True")]
     kind_dir = toy / "deliveries" / "dsa"
-    assert not list(kind_dir.glob(".tmp-*"))
-    previous = set()
+    previous, supersedes = set(), set()
     for name in folders:
         manifest = json.loads((kind_dir / name / "manifest.json").read_text())
         assert manifest["folder"] == name
         previous.add(manifest["previous_delivery"])
-    assert previous == {None, CUT, f"{CUT}_v2"}  # one after the other, each diffed against the last
+        supersedes.add(manifest["supersedes"])
+    # one after the other, each diffed against (and superseding) the last
+    assert previous == supersedes == {None, CUT, f"{CUT}_v2"}
 
 
 def test_the_manifest_lists_input_files_by_name_hash_and_status_only(toy):

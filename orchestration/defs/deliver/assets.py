@@ -1,5 +1,7 @@
 """Delivery folders for DSA (yearly) and the regional health authorities (monthly), from the served
-warehouse; each asset checks what it published for small patient cells."""
+warehouse; each asset checks what it published for small patient cells. A new folder is written only
+when the content changed (otherwise the asset names the period's latest folder), and each asset
+records the served warehouse its delivery was checked against (what a no-op run relies on)."""
 
 from collections.abc import Iterator
 
@@ -24,7 +26,7 @@ class DeliveryConfig(dg.Config):
 def _deliver(
     kind: str, context: dg.AssetExecutionContext, config: DeliveryConfig, data: DataDir
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    from deliver import deliver  # the packaging (xlsxwriter, jinja2, matplotlib): imported at run time
+    from deliver import make_delivery, record_check  # the packaging (xlsxwriter, jinja2, matplotlib)
 
     paths = data.paths()
     year = config.year
@@ -34,7 +36,7 @@ def _deliver(
             raise dg.Failure(f"no loaded files in {paths.lake}: nothing to deliver")
         year = last[0]
     month = config.month if kind == "rhf" else None
-    folder = deliver(
+    delivery = make_delivery(
         kind,
         year=year,
         month=month,
@@ -43,7 +45,12 @@ def _deliver(
         deliveries=paths.deliveries,
         dbt_manifest=DBT_MANIFEST,
     )
-    context.log.info(f"{kind} delivery for {year}{f'-{month:02d}' if month else ''}: {folder}")
+    folder = delivery.folder
+    if delivery.new:
+        replaces = f" (supersedes {delivery.supersedes})" if delivery.supersedes else ""
+        context.log.info(f"{kind} delivery for {delivery.period}: {folder}{replaces}")
+    else:
+        context.log.info(f"{kind} delivery for {delivery.period} unchanged: the latest is {folder}")
     tables = parquet_tables(folder)
     threshold = delivery_suppression_max(folder)
     small = small_cells(tables, threshold)
@@ -52,6 +59,9 @@ def _deliver(
             "path": dg.MetadataValue.path(str(folder)),
             "year": year,
             "month": month or 0,
+            "new_version": delivery.new,
+            "supersedes": delivery.supersedes or "",
+            "content_sha256": delivery.content_sha256,
             "tables": len(tables),
             **{f"rows/{name}": t.num_rows for name, t in tables.items()},
         },
@@ -65,6 +75,8 @@ def _deliver(
             "path": str(folder),
         },
     )
+    # last: a run that dies before here has not checked its deliveries against this warehouse
+    record_check(paths.deliveries, delivery)
 
 
 def _check_spec(key: str) -> dg.AssetCheckSpec:
