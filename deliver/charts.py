@@ -128,6 +128,49 @@ def lines(
         return _svg(fig, title)
 
 
+def interval_line(
+    x_labels: Sequence[str],
+    values: Sequence[float | None],
+    band: Sequence[tuple[float | None, float | None]],
+    title: str,
+    unit: str,
+    *,
+    name: str,
+    label: str = "P75",
+    reference: float | None = None,
+    width: int = 480,
+    height: int = 220,
+) -> str:
+    """One line over the x labels (points without a value left out) with its interval as a shaded band
+    (`name`-ci, where both bounds are given), and a reference value as a dashed line (`name`-reference)."""
+    with _axes(width, height, title) as (fig, ax):
+        spans = [(i, lo, hi) for i, (lo, hi) in enumerate(band) if lo is not None and hi is not None]
+        if spans:
+            fill = ax.fill_between(
+                [i for i, _, _ in spans],
+                [lo for _, lo, _ in spans],
+                [hi for _, _, hi in spans],
+                color=PALETTE[0],
+                alpha=0.15,
+                lw=0,
+                label="95 % interval",
+            )
+            fill.set_gid(f"{name}-ci")
+        points = [(i, v) for i, v in enumerate(values) if v is not None]
+        (line,) = ax.plot([i for i, _ in points], [v for _, v in points], marker="o", ms=3, label=label)
+        line.set_gid(f"{name}-line-0")
+        if reference is not None:
+            ax.axhline(reference, color=REFERENCE, lw=1.5, ls="--", label="DSA NRV").set_gid(
+                f"{name}-reference"
+            )
+        ax.set_xticks(range(len(x_labels)), x_labels)
+        ax.set_xlim(-0.5, max(len(x_labels) - 0.5, 0.5))
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel(unit)
+        ax.legend(loc="lower left", fontsize=7)
+        return _svg(fig, title)
+
+
 def strip(
     points: Sequence[tuple[str, float, bool]],
     title: str,

@@ -43,7 +43,8 @@ KINDS = ("dsa", "rhf")
 SCHEMA = "marts"
 MANIFEST = "manifest.json"
 # A time-series delivery table (config.meta.time_series) holds the delivery year and this many before it.
-TIME_SERIES_YEARS_BEFORE = 4
+# years a time-series table shows when the build recorded no `trend_years` delivery parameter
+DEFAULT_TREND_YEARS = 5
 # Fault injection for the crash tests: with STRALEBRUK_PAUSE_AT=<point>, the process writes
 # <point> to the file STRALEBRUK_PAUSE_MARKER names and waits there (to be killed).
 PAUSE_AT = "STRALEBRUK_PAUSE_AT"
@@ -148,11 +149,17 @@ def _ledger_inputs(lake: Path) -> list[dict]:
 
 
 def _read_tables(
-    con: duckdb.DuckDBPyConnection, kind: str, year: int, month: int | None, docs: dict[str, dict]
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    year: int,
+    month: int | None,
+    docs: dict[str, dict],
+    trend_years: int = DEFAULT_TREND_YEARS,
 ) -> list[DeliveryTable]:
     """The rows of every `<kind>_*` table for the delivery: the year (and the month, for a table that
     has one, when one is asked for); a time-series table (`meta.time_series`) the year and the
-    TIME_SERIES_YEARS_BEFORE years before it, never by month. Ordered by grain."""
+    `trend_years` - 1 years before it (the build's delivery parameter), never by month. Ordered by
+    grain."""
     names = schema_tables(con, SCHEMA, [f"{kind}_"])
     if not names:
         raise DeliveryError(
@@ -162,7 +169,7 @@ def _read_tables(
     for name in names:
         cols = [r[0] for r in con.execute(f"describe {SCHEMA}.{name}").fetchall()]
         doc = docs.get(name, {})
-        years = (year - TIME_SERIES_YEARS_BEFORE, year) if doc.get("time_series") else None
+        years = (year - trend_years + 1, year) if doc.get("time_series") else None
         if years is not None:
             where, params = ["year between ? and ?"], list(years)
         else:
@@ -372,8 +379,10 @@ def make_delivery(
     docs = grain_keys(dbt_manifest)
     stamp = warehouse_stamp(warehouse)  # before reading: a publish meanwhile makes the record stale
     with open_warehouse(warehouse) as con:
-        tables = _read_tables(con, kind, year, month, docs)
         parameters = _parameters(con)
+        tables = _read_tables(
+            con, kind, year, month, docs, int(parameters.get("trend_years", DEFAULT_TREND_YEARS))
+        )
         all_years = {t.name: con.sql(f"select * from {SCHEMA}.{t.name}").to_arrow_table() for t in tables}
     period = f"{year}" + (f"-{month:02d}" if month else "")
     if not any(t.rows_of_year for t in tables):

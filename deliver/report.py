@@ -16,25 +16,16 @@ import pyarrow as pa
 
 from deliver import charts
 from deliver.checks import manifest_suppression_max
+from deliver.formatting import MAX_DRL_CHARTS, fmt, is_published, table_rows
+from deliver.trends import trend_sections
 
 if TYPE_CHECKING:
     from deliver.package import DeliveryTable
 
 PREVIEW_ROWS = 15
-MAX_DRL_CHARTS = 16
-
-
-def fmt(value: float | None) -> str:
-    """A number as the report prints it: thin-space thousands, three significant digits below 10."""
-    if value is None:
-        return "–"
-    if value == 0:
-        return "0"
-    if abs(value) >= 1000 or float(value).is_integer():
-        return f"{value:,.0f}".replace(",", " ")
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.3g}"
+# years a trend chart shows: the delivery year and those before it (dbt var trend_years, recorded in the
+# manifest's parameters; this is the fallback for a delivery that does not record it)
+DEFAULT_TREND_YEARS = 5
 
 
 def _cell(value: Any) -> str:
@@ -54,21 +45,12 @@ _ENV.filters["cell"] = _cell
 _ENV.filters["fmt"] = fmt
 
 
-def _rows(table: pa.Table | None) -> list[dict]:
-    return table.to_pylist() if table is not None else []
-
-
-def _is_published(row: dict) -> bool:
-    """A dsa_drl row with enough facilities for a national value (older deliveries: every row)."""
-    return row.get("is_published", True) is not False
-
-
 def _drl_charts(drl: list[dict], facilities: list[dict]) -> list[str]:
     """A strip chart per published DRL row; rows below drl_min_facilities are listed apart, never drawn."""
     by_key = defaultdict(list)
     for f in facilities:
         by_key[(f["procedure_code"], f["dose_type"])].append(f)
-    published = [r for r in drl if _is_published(r)]
+    published = [r for r in drl if is_published(r)]
     ranked = sorted(
         published, key=lambda r: (r["national_reference_value"] is None, -(r["n_examinations"] or 0))
     )
@@ -105,7 +87,7 @@ def _drl_comparison(drl: list[dict]) -> list[dict]:
             "DSA NRV": r["national_reference_value"],
         }
         for r in sorted(drl, key=lambda r: (r["procedure_code"], r["dose_type"]))
-        if r.get("national_reference_value") is not None and _is_published(r)
+        if r.get("national_reference_value") is not None and is_published(r)
     ]
 
 
@@ -114,7 +96,7 @@ def _drl_too_few_facilities(drl: list[dict]) -> list[dict]:
     return [
         {"examination": r["procedure_code"], "dose type": r["dose_type"], "facilities": r["n_facilities"]}
         for r in sorted(drl, key=lambda r: (r["procedure_code"], r["dose_type"]))
-        if not _is_published(r)
+        if not is_published(r)
     ]
 
 
@@ -228,12 +210,18 @@ def _imaging_by_month(rows: list[dict], year: int) -> str:
     )
 
 
-def _sections(delivered: dict[str, DeliveryTable], all_years: dict[str, pa.Table], year: int) -> list[dict]:
-    """The chart sections the delivered tables allow, in reading order."""
+def _sections(
+    delivered: dict[str, DeliveryTable],
+    all_years: dict[str, pa.Table],
+    year: int,
+    n_years: int = DEFAULT_TREND_YEARS,
+) -> list[dict]:
+    """The chart sections the delivered tables allow, in reading order: each subject, then its trend."""
 
     def rows(name: str) -> list[dict]:
-        return _rows(delivered[name].data) if name in delivered else []
+        return table_rows(delivered[name].data) if name in delivered else []
 
+    trends = trend_sections(delivered, all_years, year, n_years)
     sections = []
     if "dsa_drl" in delivered:
         drl = rows("dsa_drl")
@@ -246,6 +234,8 @@ def _sections(delivered: dict[str, DeliveryTable], all_years: dict[str, pa.Table
                 "charts": _drl_charts(drl, rows("dsa_facility_dose")),
             }
         )
+    if "dsa_drl" in trends:
+        sections.append(trends["dsa_drl"])
     if "dsa_reporting_completeness" in delivered:
         chart = _completeness_chart(rows("dsa_reporting_completeness"))
         sections.append({"title": "Reporting completeness", "charts": [chart]})
@@ -259,12 +249,18 @@ def _sections(delivered: dict[str, DeliveryTable], all_years: dict[str, pa.Table
                 "charts": [_population_chart(population), _population_group_chart(population)],
             }
         )
-    if "rhf_rt_activity" in all_years:
-        chart_list = _rt_over_time(_rows(all_years["rhf_rt_activity"]))
+    if "dsa_population_dose" in trends:
+        sections.append(trends["dsa_population_dose"])
+    if "rhf_rt_activity" in trends:
+        sections.append(trends["rhf_rt_activity"])
+    elif "rhf_rt_activity" in all_years:  # a warehouse without the time series: rhf_rt_activity's years
+        chart_list = _rt_over_time(table_rows(all_years["rhf_rt_activity"]))
         sections.append({"title": "Radiotherapy activity by region over time", "charts": chart_list})
     if "rhf_imaging_activity" in all_years:
-        chart = _imaging_by_month(_rows(all_years["rhf_imaging_activity"]), year)
+        chart = _imaging_by_month(table_rows(all_years["rhf_imaging_activity"]), year)
         sections.append({"title": "Imaging activity", "charts": [chart]})
+    if "rhf_imaging_activity" in trends:
+        sections.append(trends["rhf_imaging_activity"])
     return sections
 
 
@@ -287,8 +283,13 @@ def render_report(
         previous=diff.get("previous") or "none (first delivery of this kind)",
         threshold=manifest_suppression_max(manifest),
         summary=summary,
-        sections=_sections({t.name: t for t in tables}, all_years, manifest["year"]),
-        tables=[{"name": t.name, "description": t.description, "rows": _rows(t.data)} for t in tables],
+        sections=_sections(
+            {t.name: t for t in tables},
+            all_years,
+            manifest["year"],
+            int(manifest.get("parameters", {}).get("trend_years", DEFAULT_TREND_YEARS)),
+        ),
+        tables=[{"name": t.name, "description": t.description, "rows": table_rows(t.data)} for t in tables],
         preview_rows=PREVIEW_ROWS,
     )
 

@@ -15,12 +15,18 @@ MARTS = (
 )
 DELIVERY_MODELS = (
     "dsa_drl",
+    "dsa_drl_trend",
     "dsa_facility_dose",
+    "dsa_facility_dose_trend",
+    "dsa_facility_follow_up",
     "dsa_population_dose",
+    "dsa_population_dose_trend",
     "dsa_reporting_completeness",
     "rhf_rt_activity",
+    "rhf_rt_activity_trend",
     "rhf_rt_dose_plans",
     "rhf_rt_migration",
     "rhf_imaging_activity",
+    "rhf_imaging_activity_trend",
 )
 DELIVERY_ASSETS = ("dsa_delivery", "rhf_delivery")

@@ -43,6 +43,16 @@ def _delivery_yaml(kind: str) -> list[dict]:
     ]
 
 
+# the time series (issue 13 item 4) that publish patient-derived counts (one year here; five years and
+# the follow-up list in test_time_series.py)
+TREND_TABLES_WITH_COUNTS = (
+    "rhf_imaging_activity_trend",
+    "rhf_rt_activity_trend",
+    "dsa_facility_dose_trend",
+    "dsa_population_dose_trend",
+)
+
+
 def test_unit_tests_run_and_pass(harness):
     n = len(_delivery_yaml("unit_tests"))
     out = harness.dbt("test", "--select", "test_type:unit").stdout
@@ -70,8 +80,24 @@ def test_delivery_models_state_grain_contract_and_types():
         assert all(c.get("data_type") for c in model["columns"]), name
 
 
+def test_every_delivery_model_marks_its_years_provisional_or_final():
+    """Issue 13 item 4: one rule (macro is_provisional) on every row of every delivery table, the time
+    series (config.meta.time_series) included, and a year column to deliver it by."""
+    models = {m["name"]: m for m in _delivery_yaml("models") if m["name"].startswith(("dsa_", "rhf_"))}
+    time_series = [n for n, m in models.items() if m.get("config", {}).get("meta", {}).get("time_series")]
+    assert time_series
+    for name in [*DELIVERY_MODELS, *time_series]:
+        columns = {c["name"] for c in models[name]["columns"]}
+        assert {"year", "is_provisional"} <= columns, name
+        sql = next((DBT_PROJECT_DIR / "models" / "deliveries").rglob(f"{name}.sql")).read_text(
+            encoding="utf-8"
+        )
+        assert "is_provisional(" in sql, name
+
+
 def test_every_delivery_table_is_built_with_rows(harness):
-    for table in DELIVERY_MODELS:
+    # the harness holds one year: no facility is above the reference value two years running
+    for table in (m for m in DELIVERY_MODELS if m != "dsa_facility_follow_up"):
         (row,) = _rows(harness.db, f"select count(*) as n from marts.{table}")
         assert row["n"] > 0, table
 
@@ -84,11 +110,17 @@ def test_patient_cells_are_suppressed_and_datatap_reported(harness):
         "rhf_imaging_activity",
         "dsa_population_dose",
         "dsa_facility_dose",
+        *TREND_TABLES_WITH_COUNTS,
     ]:
         rows = _rows(harness.db, f"select * from marts.{table}")
-        # every published patient-derived number rests on 5 or more patients (issue #12): never 1 to 4
+        # every published patient-derived number rests on 5 or more patients (issue #12): never 1 to 4;
+        # a change from the year before is a difference of two such numbers, not a count
         counts = [
-            c for c in rows[0] if c.startswith("n_") and c not in ("n_cells_suppressed", "n_cells_total")
+            c
+            for c in rows[0]
+            if c.startswith("n_")
+            and c not in ("n_cells_suppressed", "n_cells_total")
+            and not c.endswith(("_change", "_change_pct"))
         ]
         for column in counts:
             if column.startswith("n_records_excluded"):

@@ -20,6 +20,7 @@ from deliver.report import MAX_DRL_CHARTS
 from extract.paths import PROJECT_ROOT
 from tests.deliveries.conftest import YEAR
 from tests.deliveries.test_package import CUT, _serve, deliver_from
+from tests.deliveries.test_time_series import HOT_CODE, HOT_ROOM, LAST, YEARS, five_year_harness
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "deliveries"
@@ -133,12 +134,12 @@ def test_dsa_report_shows_every_chart_with_its_bars_and_the_numbers(harness, tmp
 def test_rhf_report_charts_every_region_and_year(harness, tmp_path):
     folder = deliver_from(harness, _serve(harness.db, tmp_path / "data"), "rhf", year=YEAR, cut=CUT)
     charts = _charts((folder / "report.html").read_text())
-    activity = pq.read_table(folder / "rhf_rt_activity.parquet")
+    activity = pq.read_table(folder / "rhf_rt_activity_trend.parquet")
     regions = set(activity.column("rhf_name").to_pylist())
     years = {str(y) for y in activity.column("year").to_pylist()}
-    for title in ("Radiotherapy patients", "Radiotherapy attendances"):
-        chart = charts[f"{title} by RHF of treatment and year"]
-        assert len(re.findall(r'id="rt-\w+-bar-\d+-\d+"', chart)) == len(regions) * len(years)
+    for what in ("patients", "series", "attendances"):
+        chart = charts[f"Radiotherapy {what} per year by RHF of treatment"]
+        assert _points_per_line(chart, f"rt-trend-{what}") == [len(years)] * len(regions)
         assert regions | years <= _texts(chart)  # legend and axis
     chart = charts[f"Imaging examinations by month and RHF, {YEAR}"]
     imaging_rows = pq.read_table(folder / "rhf_imaging_activity.parquet").to_pylist()
@@ -292,3 +293,71 @@ def test_report_renders_its_charts_in_chromium(chromium, harness, tmp_path, kind
     proc = _run(chromium, tmp_path / "profile-shot", "--window-size=1200,2400", f"--screenshot={shot}", url)
     assert proc.returncode == 0 and shot.stat().st_size > 20_000, proc.stderr[-2000:]
     shutil.copy(shot, ARTIFACTS / shot.name)
+
+
+@pytest.fixture(scope="session")
+def years_harness(tmp_path_factory):
+    """The five hand-built years of test_time_series.py (built once per session)."""
+    return five_year_harness(tmp_path_factory)
+
+
+def _points_per_line(svg: str, name: str) -> list[int]:
+    """Per line `name`-line-<i> of a chart, the points (markers) drawn on it."""
+    starts = [m.start() for m in re.finditer(rf'<g id="{re.escape(name)}-line-\d+">', svg)]
+    ends = [*starts[1:], svg.find('<g id="legend', starts[-1]) if starts else 0]
+    return [svg[a:b].count("<use ") for a, b in zip(starts, ends, strict=True)]
+
+
+def test_dsa_report_charts_the_trends_one_point_per_year(years_harness, tmp_path):
+    """Issue 13 item 4, on five hand-built years: the national P75 per year with its interval band and
+    DSA's value, the population dose per year by modality, and the follow-up list as a table."""
+    folder = deliver_from(
+        years_harness, _serve(years_harness.db, tmp_path / "data"), "dsa", year=LAST, cut=CUT
+    )
+    html = (folder / "report.html").read_text()
+    drawn = _charts(html)
+    years = {str(y) for y in YEARS}
+
+    chart = drawn["SSC0AA DAP: national P75 by year"]
+    assert _points_per_line(chart, "drl-trend-SSC0AA-DAP") == [len(YEARS)]  # one point per year
+    assert 'id="drl-trend-SSC0AA-DAP-ci"' in chart and 'id="drl-trend-SSC0AA-DAP-reference"' in chart
+    assert years <= _texts(chart)
+    trends = [t for t in drawn if t.endswith(": national P75 by year")]
+    assert 1 < len(trends) <= MAX_DRL_CHARTS
+
+    chart = drawn["Collective effective dose per year by modality"]
+    modalities = {
+        r["modality"] for r in pq.read_table(folder / "dsa_population_dose_trend.parquet").to_pylist()
+    }
+    assert _points_per_line(chart, "population-trend") == [len(YEARS)] * len(modalities)
+    assert modalities | years <= _texts(chart)
+
+    heading = html.index(f"<h3>Facilities above DSA&#39;s reference value two years running ({LAST})</h3>")
+    row = _table_row(html[heading:], HOT_ROOM)
+    assert row[:2] == ["993467049", HOT_CODE] and row[-2:] == [str(len(YEARS) - 1), str(YEARS[1])]
+
+
+def test_rhf_report_charts_the_trends_one_point_per_year(years_harness, tmp_path):
+    """Issue 13 item 4: examinations and radiotherapy per year by RHF (a line per region, a point per
+    year), and the delivery year's months beside the year before's."""
+    folder = deliver_from(
+        years_harness, _serve(years_harness.db, tmp_path / "data"), "rhf", year=LAST, cut=CUT
+    )
+    drawn = _charts((folder / "report.html").read_text())
+    years = {str(y) for y in YEARS}
+
+    imaging = pq.read_table(folder / "rhf_imaging_activity_trend.parquet").to_pylist()
+    regions = {r["rhf_name"] for r in imaging if r["region_basis"] == "provider"}
+    chart = drawn["Imaging examinations per year by RHF"]
+    assert _points_per_line(chart, "imaging-trend") == [len(YEARS)] * len(regions)
+    assert regions | years <= _texts(chart)
+    chart = drawn[f"Imaging examinations by month, {LAST} beside {LAST - 1}"]
+    assert _points_per_line(chart, "imaging-months") == [12, 12]
+
+    rt = pq.read_table(folder / "rhf_rt_activity_trend.parquet").to_pylist()
+    for what in ("patients", "series", "attendances"):
+        chart = drawn[f"Radiotherapy {what} per year by RHF of treatment"]
+        points = _points_per_line(chart, f"rt-trend-{what}")
+        assert len(points) == len({r["rhf_name"] for r in rt}) and max(points) == len(YEARS)
+        assert years <= _texts(chart)
+    assert "Radiotherapy patients by RHF of treatment and year" not in drawn  # the bars gave way to lines

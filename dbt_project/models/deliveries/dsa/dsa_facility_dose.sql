@@ -38,4 +38,5 @@ cells as (
 {{ suppress_small_cells('cells', ['year', 'facility_id', 'procedure_code', 'dose_type'],
     measures={'n_examinations': 'n_patients', 'n_patients': 'n_patients'}, margins=[]) }}
 
-select * from published
+select *, {{ is_provisional('year') }} as is_provisional
+from published
