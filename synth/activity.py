@@ -14,6 +14,7 @@ import random
 from extract.checks import canonical_units
 from synth import parameters as P
 from synth.history import growth, tertial_bounds
+from synth.referrals import Referrals
 from synth.world import CatchmentSampler, Equipment, Institution, Person, Weighted, World, facility_typical
 
 GROUP_MODALITIES = {
@@ -65,9 +66,19 @@ def at(day: dt.date, minutes: int) -> dt.datetime:
 
 
 class ActivityGenerator:
-    def __init__(self, world: World, inst: Institution, rng: random.Random, year: int):
+    def __init__(
+        self,
+        world: World,
+        inst: Institution,
+        rng: random.Random,
+        year: int,
+        referral_rng: random.Random | None = None,
+    ):
         self.world, self.inst, self.rng = world, inst, rng
         self.year = year
+        # referral periods on a stream of their own: the activity is the same with or without them
+        ref_rng = referral_rng or random.Random(f"referrals:{inst.orgnr}:{year}")
+        self.referrals = Referrals(ref_rng, inst.orgnr, private=inst.kind == "private")
         self.pool = world.pool
         self.typical_cache: dict[tuple, float] = {}
         self.counters: dict[str, int] = {}
@@ -189,24 +200,24 @@ class ActivityGenerator:
                         doses.append(self._dose_record(orphan, 1, eq, start, person, ind, pharma, code))
             made += len(pros)
             inpatient = inst.kind == "hf" and rng.random() < 0.18
-            episodes.append(
-                {
-                    "id": ep_id,
-                    "person": person,
-                    "komnr": person.home(self.year),
-                    "start": start,
-                    "end": start + dt.timedelta(minutes=rng.randint(10, 45)),
-                    "omsorg": "1" if inpatient else "3",
-                    "hast": "1" if rng.random() < 0.2 else "4",
-                    "unit": site.unit_id,
-                    "kontakt": "1",
-                    "prof": "16",
-                    "tiltak": "2",
-                    "diag": None,
-                    "procs": pros,
-                    "kodeverk": "R",
-                }
-            )
+            ep = {
+                "id": ep_id,
+                "person": person,
+                "komnr": person.home(self.year),
+                "start": start,
+                "end": start + dt.timedelta(minutes=rng.randint(10, 45)),
+                "omsorg": "1" if inpatient else "3",
+                "hast": "1" if rng.random() < 0.2 else "4",
+                "unit": site.unit_id,
+                "kontakt": "1",
+                "prof": "16",
+                "tiltak": "2",
+                "diag": None,
+                "procs": pros,
+                "kodeverk": "R",
+            }
+            ep["ref"] = self.referrals.imaging(ep, group, self.year)
+            episodes.append(ep)
         return episodes, doses
 
     def _additional(self, group: str, code: str) -> list[str]:
@@ -280,24 +291,24 @@ class ActivityGenerator:
                 ind, pharma = self.dose(eq, code, spec, age)
                 doses.append(self._dose_record(ep_id, 1, eq, start, person, ind, pharma, code))
             r = rng.random()
-            episodes.append(
-                {
-                    "id": ep_id,
-                    "person": person,
-                    "komnr": person.home(self.year),
-                    "start": start,
-                    "end": start + dt.timedelta(minutes=rng.randint(30, 240)),
-                    "omsorg": "1" if r < 0.6 else ("2" if r < 0.85 else "3"),
-                    "hast": "1" if rng.random() < 0.35 else "4",
-                    "unit": "KIR1",
-                    "kontakt": "2",
-                    "prof": "1",
-                    "tiltak": "1",
-                    "diag": None,
-                    "procs": pros,
-                    "kodeverk": "K",
-                }
-            )
+            ep = {
+                "id": ep_id,
+                "person": person,
+                "komnr": person.home(self.year),
+                "start": start,
+                "end": start + dt.timedelta(minutes=rng.randint(30, 240)),
+                "omsorg": "1" if r < 0.6 else ("2" if r < 0.85 else "3"),
+                "hast": "1" if rng.random() < 0.35 else "4",
+                "unit": "KIR1",
+                "kontakt": "2",
+                "prof": "1",
+                "tiltak": "1",
+                "diag": None,
+                "procs": pros,
+                "kodeverk": "K",
+            }
+            ep["ref"] = self.referrals.ordinary(ep, self.year)
+            episodes.append(ep)
         return episodes, doses
 
 

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from extract.model import faults as F
 from synth import history as H
 from synth import parameters as P
+from synth.referrals import waiting_time_summary
 from synth.task import DOSE_SCHEMA, EXAM_SCHEMA, RT_SCHEMA, TYPICAL_SCHEMA, InstitutionTask, slots_of
 from synth.world import World, build_world, population_rows
 
@@ -229,6 +230,23 @@ def _weight(world: World, orgnr: str) -> float:
     return inst.imaging_volume * (1.3 if inst.kind == "hf" else 1.0) + (60_000 if inst.rt_orgnr else 0)
 
 
+def _waiting_times(current_dir: Path) -> dict:
+    """What the generator produced for the waiting-time deliveries (synth/referrals.py)."""
+    rt = pq.read_table(current_dir / "rt_series.parquet", columns=["start_date", "intent", "wait_days"])
+    ex = pq.read_table(
+        current_dir / "examinations.parquet", columns=["module", "date", "modality", "wait_days"]
+    )
+    r, e = rt.to_pydict(), ex.to_pydict()
+    raa = (
+        (day, letter, wait)
+        for module, day, letter, wait in zip(
+            e["module"], e["date"], e["modality"], e["wait_days"], strict=True
+        )
+        if module == "raa"
+    )
+    return waiting_time_summary(zip(r["start_date"], r["intent"], r["wait_days"], strict=True), raa)
+
+
 def _write_truth(
     out: Path, world: World, results: dict[str, dict], scale: float, seed: int, as_of: dt.date | None
 ) -> Path:
@@ -298,6 +316,7 @@ def _write_truth(
         "files": files,
         "entities": entities,
         "current": current,
+        "waiting_times": _waiting_times(current_dir),
     }
     path = truth_dir / "truth.json"
     path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")

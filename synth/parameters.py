@@ -708,6 +708,44 @@ RT_MACHINE_SWITCH_SHARE = 0.05  # [A] fraction delivered on another linac (servi
 RT_GIVEN_DEVIATION_SHARE = 0.03  # [A] gittDose differs from planDose (interrupted/adjusted)
 RT_SERIES_BEFORE_YEAR_SHARE = 0.06  # [A] series started in the previous year's autumn
 
+# --- Referrals and waiting times (docs/messages.md §10, docs/domain.md §8) ------------------------
+# Source: the mandate names waiting times for radiotherapy and radiology but no public source gives
+# their distribution per modality or intent, so every number here is [A], chosen to match the shape
+# docs/domain.md §8 describes: radiotherapy mostly 1-4 weeks from ansiennitetsdato to the first
+# fraction, curative longer than palliative; imaging from days (X-ray) to months (MR, the longest).
+# Waits are log-normal: (median days, log-sd); drawn on their own random stream (synth/referrals.py),
+# so everything else the generator makes is the same as without referrals.
+# Radiotherapy: days from ansiennitetsdato to the planning CT, by intent (1 curative, 2 palliative,
+# 3 local control; others as "other"); RT_PLAN_TO_START_DAYS then follows to the first fraction, so
+# the whole wait is about 3 weeks curative (work-up, multidisciplinary meeting, then planning) and
+# under 2 weeks palliative (pain, threatening fractures: planned within days).
+RT_REFERRAL_TO_PLAN_DAYS = {"1": (11.0, 0.45), "2": (2.0, 0.8), "3": (5.0, 0.6), "other": (7.0, 0.6)}
+RT_NO_REFERRAL_SHARE = 0.05  # series started from an inpatient stay or an earlier course: no period
+# Imaging: days from ansiennitetsdato to the examination, per examination group, for elective
+# outpatient visits; emergency visits (innmateHast 1) and inpatients' examinations (omsorgsniva 1)
+# are ordered inside the hospital and have no referral period.
+IMAGING_WAIT_DAYS = {
+    "xray": (3.0, 1.0),
+    "fluoro": (14.0, 0.8),
+    "angio": (21.0, 0.7),
+    "ct": (14.0, 0.8),
+    "mr": (35.0, 0.75),
+    "us": (12.0, 0.9),
+    "nm": (18.0, 0.7),
+    "pet": (8.0, 0.5),  # cancer patient pathways: PET/CT within days
+}
+IMAGING_PRIVATE_WAIT_FACTOR = 0.6  # private institutes with public contracts: shorter queues
+IMAGING_REFERRAL_MISSING_SHARE = 0.03  # elective outpatient visits sent without their period
+IMAGING_REFERRAL_FROM_HOSPITAL_SHARE = 0.3  # the rest from general practitioners (no orgnr sent)
+# ord: elective (innmateHast 4) image-guided procedures, days from ansiennitetsdato to the procedure.
+ORD_WAIT_DAYS = (45.0, 0.8)
+WAIT_MAX_DAYS = 365
+# A referral forwarded by another institution arrives this many days after its ansiennitetsdato,
+# which it keeps (mottattDato is this institution's day of receipt).
+REFERRAL_FORWARD_DAYS = (1, 7)
+# henvType: NPR's list is not public; 1 assessment (imaging), 2 treatment (radiotherapy, procedures).
+REFERRAL_TYPE = {"raa": "1", "ord": "2", "str": "2"}
+
 # --- Reporting: resends, corrections, duplicates, faults --------------------------------------
 B_RESEND_SHARE = 0.15  # [A] of (institution, module, tertial) B files later resent complete
 RESEND_DROP_SHARE = 0.01  # episodes missing from the resend (withdrawn)

@@ -14,6 +14,7 @@ import random
 from synth import parameters as P
 from synth.activity import _days, at, new_id, stochastic_round
 from synth.history import growth, hypo_factor
+from synth.referrals import Referrals
 from synth.world import CatchmentSampler, Institution, Person, Weighted, World
 
 METASTASES = ("bone_metastases", "brain_metastases")
@@ -42,6 +43,11 @@ class RadiotherapyGenerator:
         episodes: list[dict] = []
         for year, start, end, id_base, serie_base in windows:
             rng = random.Random(f"{self.seed}:{self.inst.orgnr}:rt:{year}:{start.month}")
+            # referral periods on a stream of their own: the series are the same with or without them
+            self.referrals = Referrals(
+                random.Random(f"{self.seed}:{self.inst.orgnr}:rt:{year}:{start.month}:referrals"),
+                self.inst.orgnr,
+            )
             span = ((end - start).days + 1) / 365.0
             expected = P.RT_SERIES * self.world.scale * self.inst.rt_share * span
             n_series = stochastic_round(rng, expected * growth(P.RT_YEARLY_GROWTH, year))
@@ -123,6 +129,7 @@ class RadiotherapyGenerator:
         }
         omsorg = "8" if inpatient else "3"
         plan_day = max(first - dt.timedelta(days=rng.randint(*P.RT_PLAN_TO_START_DAYS)), window_start)
+        ref = self.referrals.radiotherapy(serie, intent, plan_day, person)
 
         def episode(day, code, attendance):
             self.episodes_made += 1
@@ -141,6 +148,7 @@ class RadiotherapyGenerator:
                 "tiltak": "1",
                 "diag": series["diag"],
                 "serie": serie,
+                "ref": ref,
                 "attendance": attendance,
                 "procs": [{"nr": 1, "codes": [code], "equipment": None, "group": "rt"}],
                 "kodeverk": "M",

@@ -21,6 +21,7 @@ from synth import history as H
 from synth import parameters as P
 from synth.faults import UNKNOWN_MODULE_NAME, UNKNOWN_VERSION_NAME, corrupt_file
 from synth.fnr import corrupt
+from synth.referrals import referral_values
 from synth.world import Institution, Person, World, pasient_nr
 from synth.xmlwrite import MessageWriter, write_if_changed
 
@@ -211,6 +212,9 @@ class Reporter:
         }
         if "serie" in ep:
             values["serieID"] = ep["serie"]
+        ref = ep.get("ref")
+        if ref is not None:
+            values["henvisningsperiodeID"] = ref[0]
         w.open("episode", values)
         w.open("contact", {"kontaktType": ep["kontakt"], "stedAktivitet": "1"})
         w.leaf("health_personnel", {"polUtforende": ep["prof"]})
@@ -264,6 +268,13 @@ class Reporter:
         self._start(w, header, deletions, self.units(module), duplicate_equipment=F.DUPLICATE_KEY in findings)
         for person, eps in self._by_person(episodes):
             self._patient(w, person)
+            # the referral periods of the patient's episodes in this file, each once, before them
+            written: set[str] = set()
+            for ep in eps:
+                ref = ep.get("ref")
+                if ref is not None and ref[0] not in written:
+                    written.add(ref[0])
+                    w.leaf("referral_period", referral_values(ref))
             for ep in eps:
                 self._episode(w, ep)
             if module == "str":

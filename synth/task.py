@@ -24,6 +24,7 @@ from synth import parameters as P
 from synth.activity import CANONICAL_UNIT as CANONICAL
 from synth.activity import ActivityGenerator
 from synth.radiotherapy import RadiotherapyGenerator
+from synth.referrals import wait_columns
 from synth.reporting import Reporter, canonical
 from synth.world import World
 
@@ -66,7 +67,13 @@ class InstitutionTask:
                 items.setdefault((module, *H.tertial_of(x["start"].date())), []).append(x)
 
         for year in self.world.years:
-            gen = ActivityGenerator(self.world, inst, random.Random(f"{self.seed}:{self.orgnr}:{year}"), year)
+            gen = ActivityGenerator(
+                self.world,
+                inst,
+                random.Random(f"{self.seed}:{self.orgnr}:{year}"),
+                year,
+                referral_rng=random.Random(f"{self.seed}:{self.orgnr}:{year}:referrals"),
+            )
             raa, doses = gen.imaging()
             add("raa", raa)
             if inst.kind == "hf":
@@ -217,12 +224,23 @@ class InstitutionTask:
                 for p in ep["procs"]:
                     activity.add((ep["id"], p["nr"]))
                     codes = p["codes"]
+                    waits = wait_columns(ep.get("ref"), ep["start"].date())
                     if module == "raa":
                         exams.append(
-                            (org, ep["id"], p["nr"], codes[0], "raa", codes[0][5:6] or None, None, day)
+                            (
+                                org,
+                                ep["id"],
+                                p["nr"],
+                                codes[0],
+                                "raa",
+                                codes[0][5:6] or None,
+                                None,
+                                day,
+                                *waits,
+                            )
                         )
                     elif len(codes) > 1 and codes[1].startswith("ZXM"):
-                        exams.append((org, ep["id"], p["nr"], codes[0], "ord", None, codes[1], day))
+                        exams.append((org, ep["id"], p["nr"], codes[0], "ord", None, codes[1], day, *waits))
         doses = []
         n_ind = n_rf = 0
         for r in final["rad"]:
@@ -276,6 +294,9 @@ class InstitutionTask:
             s = final_series[sid]
             main = s["volumes"][0]
             delivered = sum(c[2] for ep in eps for c in ep["attendance"][1] if c[0] == main["id"])
+            # the wait runs to the first fraction still current (every episode names the same period)
+            first_fraction = min(ep["start"].date() for ep in eps)
+            ref = next((ep["ref"] for ep in eps if ep.get("ref")), None)
             rt.append(
                 (
                     org,
@@ -288,6 +309,8 @@ class InstitutionTask:
                     main["fx"],
                     s["intent"],
                     s["new"] == "1",
+                    *wait_columns(ref, first_fraction),
+                    first_fraction.isoformat(),
                 )
             )
         typical = self.typical
@@ -311,6 +334,13 @@ class InstitutionTask:
             },
             "rad": {"dose_events": len(final["rad"]), "dose_indicators": n_ind, "radiopharmaceuticals": n_rf},
         }
+        # referral periods are context (like Pasient): every one sent in an arrived file stays
+        sent: dict[str, set[str]] = {m: set() for m in EPISODE_MODULES}
+        for e in events:
+            if e["kind"] != "IDE" and e["module"] in sent and e["arrival"] <= self.as_of:
+                sent[e["module"]].update(x["ref"][0] for x in e["items"] if x.get("ref"))
+        for module, ids in sent.items():
+            current[module]["referral_periods"] = len(ids)
         eq_counts: dict[str, int] = {}
         for site in self.inst.sites:
             for mod, eqs in site.equipment.items():
@@ -334,6 +364,9 @@ EXAM_SCHEMA = pa.schema(
         ("modality", pa.string()),
         ("guidance_code", pa.string()),
         ("date", pa.string()),
+        ("referral_id", pa.string()),  # Henvisningsperiode/@henvisningsperiodeID, none without one
+        ("seniority_date", pa.string()),  # its ansiennitetsdato
+        ("wait_days", pa.int32()),  # examination date - ansiennitetsdato
     ]
 )
 DOSE_SCHEMA = pa.schema(
@@ -364,6 +397,10 @@ RT_SCHEMA = pa.schema(
         ("dose_per_fraction_gy", pa.float64()),
         ("intent", pa.string()),
         ("is_new_patient", pa.bool_()),
+        ("referral_id", pa.string()),  # the series' Henvisningsperiode, none without one
+        ("seniority_date", pa.string()),  # its ansiennitetsdato
+        ("wait_days", pa.int32()),  # first current treatment fraction - ansiennitetsdato
+        ("first_treatment_date", pa.string()),
     ]
 )
 TYPICAL_SCHEMA = pa.schema(

@@ -12,6 +12,7 @@ MARTS = (
     "dim_date",
     "dim_equipment",
     "dim_person",
+    "fct_referral",
 )
 DELIVERY_MODELS = (
     "dsa_drl",
@@ -28,5 +29,7 @@ DELIVERY_MODELS = (
     "rhf_rt_migration",
     "rhf_imaging_activity",
     "rhf_imaging_activity_trend",
+    "rhf_rt_waiting_times",
+    "rhf_imaging_waiting_times",
 )
 DELIVERY_ASSETS = ("dsa_delivery", "rhf_delivery")

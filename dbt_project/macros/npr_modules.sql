@@ -3,10 +3,10 @@
     a model that unions a table over the modules takes its list from here. -#}
 {% macro npr_modules(table=none) -%}
     {%- set lake_tables = {
-        'str': ['message', 'contact_person', 'institution', 'unit', 'equipment', 'equipment_property', 'deletion', 'patient_holder', 'patient', 'episode', 'contact', 'health_personnel', 'episode_unit', 'condition', 'condition_code', 'service', 'measure', 'procedure', 'procedure_code', 'medical_radiation', 'rt_series', 'rt_attendance', 'dose_contribution', 'reference_volume'],
-        'raa': ['message', 'contact_person', 'institution', 'unit', 'equipment', 'equipment_property', 'deletion', 'patient_holder', 'patient', 'episode', 'contact', 'health_personnel', 'episode_unit', 'condition', 'condition_code', 'service', 'measure', 'procedure', 'procedure_code'],
+        'str': ['message', 'contact_person', 'institution', 'unit', 'equipment', 'equipment_property', 'deletion', 'patient_holder', 'patient', 'referral_period', 'episode', 'contact', 'health_personnel', 'episode_unit', 'condition', 'condition_code', 'service', 'measure', 'procedure', 'procedure_code', 'medical_radiation', 'rt_series', 'rt_attendance', 'dose_contribution', 'reference_volume'],
+        'raa': ['message', 'contact_person', 'institution', 'unit', 'equipment', 'equipment_property', 'deletion', 'patient_holder', 'patient', 'referral_period', 'episode', 'contact', 'health_personnel', 'episode_unit', 'condition', 'condition_code', 'service', 'measure', 'procedure', 'procedure_code'],
         'rad': ['message', 'contact_person', 'institution', 'unit', 'equipment', 'equipment_property', 'deletion', 'patient_holder', 'patient', 'medical_radiation', 'dose_event', 'dose_indicator', 'radiopharmaceutical'],
-        'ord': ['message', 'contact_person', 'institution', 'unit', 'equipment', 'equipment_property', 'deletion', 'patient_holder', 'patient', 'episode', 'contact', 'health_personnel', 'episode_unit', 'condition', 'condition_code', 'service', 'measure', 'procedure', 'procedure_code'],
+        'ord': ['message', 'contact_person', 'institution', 'unit', 'equipment', 'equipment_property', 'deletion', 'patient_holder', 'patient', 'referral_period', 'episode', 'contact', 'health_personnel', 'episode_unit', 'condition', 'condition_code', 'service', 'measure', 'procedure', 'procedure_code'],
         'ide': ['message', 'contact_person', 'institution', 'person_ident']
     } -%}
     {%- set modules = [] -%}

@@ -231,6 +231,7 @@ _ELEMENT_LIST: tuple[Element, ...] = (
         attrs=(R("pasientNr", doc="patient key local to the sender; links to NPR-IDE pid"),),
         children=(
             Child("patient", 0, 1),
+            Child("referral_period", 0, None, EPISODE_MODULES),
             Child("episode", 0, None, EPISODE_MODULES),
             Child("medical_radiation", 0, None, frozenset({"str", "rad"})),
         ),
@@ -244,6 +245,29 @@ _ELEMENT_LIST: tuple[Element, ...] = (
             R("pasientNr"),
             R("kjonn", "kjonn", "sex: 0 unknown, 1 male, 2 female, 9 not applicable"),
             R("fodselsar", "year", "birth year"),
+        ),
+    ),
+    # Referral data for waiting times (docs/messages.md section 10) [A]: the module schemas are not
+    # public, so where referral data sits is assumed, in one entry: a Henvisningsperiode under
+    # Objektholder in str, raa and ord (both versions, no spelling difference), sent along with the
+    # episodes that point to it by Episode/@henvisningsperiodeID (the attribute below).
+    Element(
+        "referral_period",
+        "Henvisningsperiode",
+        "Henvisningsperiode: a referral period, the start of a waiting time [A]",
+        attrs=(
+            R(
+                "henvisningsperiodeID",
+                doc="unique per institution; Episode/@henvisningsperiodeID points to it",
+            ),
+            R("mottattDato", "date", "date this institution received the referral"),
+            R(
+                "ansiennitetsdato",
+                "date",
+                "seniority date: the day waiting is counted from (a forwarded referral keeps the first one)",
+            ),
+            A("henvType", doc="referral type [A: NPR's list not public]"),
+            A("fraInstitusjonID", "orgnr", doc="orgnr of the referring institution, if one"),
         ),
     ),
     Element(
@@ -268,6 +292,11 @@ _ELEMENT_LIST: tuple[Element, ...] = (
             A("fraSted"),
             A("tilSted"),
             A("utTilstand"),
+            A(
+                "henvisningsperiodeID",
+                doc="-> Henvisningsperiode/@henvisningsperiodeID of the same Objektholder; none for "
+                "activity without a referral (emergencies, inpatients) [A]",
+            ),
         ),
         children=(
             Child("contact", 1, 1),

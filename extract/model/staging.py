@@ -122,6 +122,44 @@ STAGING: dict[str, Staged] = {
             ("came_from", "fraSted", None, "Episode/@fraSted"),
             ("went_to", "tilSted", None, "Episode/@tilSted"),
             ("discharge_status", "utTilstand", None, "Episode/@utTilstand"),
+            (
+                "referral_local_id",
+                "henvisningsperiodeID",
+                None,
+                "Episode/@henvisningsperiodeID (-> Henvisningsperiode); none without a referral",
+            ),
+        ),
+    ),
+    "referral_period": Staged(
+        "referral_periods",
+        "Grain: one Henvisningsperiode (institution, henvisningsperiodeID) as one file sent it (every "
+        "file's version).",
+        (
+            _FILE,
+            _RECORD,
+            _MODULE,
+            _INSTITUTION,
+            _PATIENT,
+            (
+                "referral_local_id",
+                "henvisningsperiodeID",
+                None,
+                "Henvisningsperiode/@henvisningsperiodeID, unique per institution",
+            ),
+            ("received_date", "mottattDato", "date", "Henvisningsperiode/@mottattDato, referral received"),
+            (
+                "seniority_date",
+                "ansiennitetsdato",
+                "date",
+                "Henvisningsperiode/@ansiennitetsdato, the day waiting is counted from",
+            ),
+            ("referral_type", "henvType", None, "Henvisningsperiode/@henvType"),
+            (
+                "from_institution_orgnr",
+                "fraInstitusjonID",
+                None,
+                "Henvisningsperiode/@fraInstitusjonID, the referring institution",
+            ),
         ),
     ),
     "episode_unit": Staged(

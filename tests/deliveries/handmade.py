@@ -259,6 +259,15 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
                 for m in range(1, 13)
             ],
         ),
+        # waits from the referral's ansiennitetsdato; some series and examinations have no referral
+        "int_referrals__rt_series_waits": (
+            ["series_id", "wait_days"],
+            [(row[0], None if i % 20 == 0 else 3 + (i * 7) % 45) for i, row in enumerate(series)],
+        ),
+        "int_referrals__examination_waits": (
+            ["examination_id", "wait_days"],
+            [(r[0], None if i % 30 == 0 else (i * 3) % 70) for i, r in enumerate(exams) if r[1] == "raa"],
+        ),
         # one episode id the first institution reused (counted in dsa_reporting_completeness)
         "int_episode_id_reuses": (
             ["module", "institution_orgnr", "episode_id", "incarnation_no", "episode_key", "episode_date"],

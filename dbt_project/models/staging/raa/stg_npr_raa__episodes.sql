@@ -19,5 +19,6 @@ select
     cast(omsorgsniva as integer) as care_level,
     fraSted as came_from,
     tilSted as went_to,
-    utTilstand as discharge_status
+    utTilstand as discharge_status,
+    henvisningsperiodeID as referral_local_id
 from {{ source('npr_raa', 'episode') }}
