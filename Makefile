@@ -6,9 +6,9 @@ SHELL := /bin/bash
 
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 DATA_DIR ?= $(CURDIR)/data
-SCALE ?= 0.02
+SCALE ?= 0.005
 SEED ?= 1
-YEAR ?= 2025
+YEARS ?= 2021-2025
 PYTEST_ARGS ?=
 
 .PHONY: help setup prepare run test lint ui bench clean
@@ -26,8 +26,8 @@ prepare: ## dbt parse: dagster-dbt needs target/manifest.json before definitions
 		cd dbt_project && STRALEBRUK_DATA_DIR=$(DATA_DIR) ../.venv/bin/dbt parse --quiet; \
 	fi
 
-run: setup ## set-up, generate a small synthetic year, ingest, build, publish, deliver
-	.venv/bin/stralebruk generate --out $(DATA_DIR)/inbox --year $(YEAR) --scale $(SCALE) --seed $(SEED)
+run: setup ## set-up, generate a small synthetic history (five years), ingest, build, publish, deliver
+	.venv/bin/stralebruk generate --out $(DATA_DIR)/inbox --years $(YEARS) --scale $(SCALE) --seed $(SEED)
 	STRALEBRUK_DATA_DIR=$(DATA_DIR) .venv/bin/stralebruk run
 
 test: setup ## set-up, then the whole test suite

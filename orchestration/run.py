@@ -179,7 +179,10 @@ def _summary(progress: Progress, paths: Paths, ok: bool, ui_hint: str, out: Text
     for key in ("dsa_delivery", "rhf_delivery"):
         folder = progress.materialized.get(key, {}).get("path")
         if folder:
-            line(f"Delivery {key.split('_')[0].upper()}: {folder}  (report: {Path(folder) / 'report.html'})")
+            meta = progress.materialized[key]
+            state = " (unchanged: no new version)" if meta.get("new_version") is False else ""
+            report = Path(folder) / "report.html"
+            line(f"Delivery {key.split('_')[0].upper()}{state}: {folder}  (report: {report})")
     line(f"Checks: {progress.checks['passed']} passed, {progress.checks['failed']} failed")
     for name in progress.failed_checks:
         line(f"  failed: {name}")
@@ -251,6 +254,7 @@ def run_pipeline(
             dg.DagsterInstance.from_config(str(home)) as instance,
             open(log, "w") as log_file,
         ):
+            from orchestration.incremental import dbt_build_args
             from orchestration.recovery import describe_holders, recover, run_tags
 
             progress = Progress(
@@ -261,6 +265,12 @@ def run_pipeline(
             # fail it, free them, and clear what it left, before this run asks for the pools.
             for line in recover(instance, paths).lines:
                 progress.say(f"recovered: {line}")
+            _, reasons = dbt_build_args(paths, full_refresh)
+            progress.say(
+                "build: full refresh (" + "; ".join(reasons) + ")"
+                if reasons
+                else "build: incremental (staging reads only the new lake parts; no dbt unit tests)"
+            )
             job = load_defs().resolve_implicit_global_asset_job_def()
             progress.say(f"full output (dbt's log included): {log}")
             # Kills this run's dbt and ingest workers if this process dies (orchestration/lifetime.py).
@@ -274,7 +284,10 @@ def run_pipeline(
                         instance=instance,
                         run_id=run_id,
                         raise_on_error=False,
-                        run_config=QUIET_LOGGERS,
+                        run_config={
+                            **QUIET_LOGGERS,
+                            "ops": {"dbt_warehouse": {"config": {"full_refresh": full_refresh}}},
+                        },
                         tags=run_tags(),
                     )
             finally:

@@ -8,7 +8,7 @@
 {% macro current_episode_rows(module, name) -%}
     select
         -- a reused id's later incarnations carry '<id>#<n>' (int_episode_versions): both count
-        s.* replace (v.episode_key as episode_id),
+        s.* exclude (lake_part) replace (v.episode_key as episode_id),
         v.valid_from_date as version_date
     from {{ ref('stg_npr_' ~ module ~ '__' ~ name) }} as s
     inner join {{ ref('int_episode_versions') }} as v
@@ -27,7 +27,7 @@
     {%- set versions -%}
         (
             select
-                s.*,
+                s.* exclude (lake_part),
                 f.extraction_date as file_extraction_date,
                 f.file_seq
             from {{ ref('stg_npr_' ~ module ~ '__' ~ name) }} as s

@@ -52,7 +52,14 @@ def test_sources_list_every_lake_table_and_column(module):
 def test_external_location_globs_the_lake_dir():
     text = source_yaml("rad")
     assert "env_var('STRALEBRUK_LAKE_DIR', '../data/lake')" in text
-    assert "/rad/{name}/*.parquet', union_by_name=true)" in text
+    # filename: each row's lake part, which incremental staging builds skip once read
+    assert "/rad/{name}/*.parquet', union_by_name=true, filename=true)" in text
+
+
+def test_staging_appends_only_new_lake_parts():
+    sql = staging_sql("rad", "dose_indicator")
+    assert "parse_filename(filename) as lake_part" in sql
+    assert sql.rstrip().endswith("{{ new_lake_parts() }}")
 
 
 def test_committed_modules_macro_equals_generated():

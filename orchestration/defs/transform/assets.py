@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration import incremental
 from orchestration.project import dbt_project
 from orchestration.recovery import mark_build_done, mark_build_started
 from orchestration.resources import DataDir
@@ -27,6 +28,13 @@ class FolderGroups(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
+class BuildConfig(dg.Config):
+    """`full_refresh`: rebuild every model from the whole lake (`stralebruk run --full-refresh`).
+    Without it the build is incremental when that is exact (orchestration/incremental.py)."""
+
+    full_refresh: bool = False
+
+
 translator = FolderGroups(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
@@ -37,8 +45,9 @@ translator = FolderGroups(settings=DagsterDbtTranslatorSettings(enable_asset_che
     pool=WAREHOUSE_POOL,
     name="dbt_warehouse",
 )
-def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data: DataDir):
-    """`dbt build` of the selected models into the build file (only dbt writes it)."""
+def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data: DataDir, config: BuildConfig):
+    """`dbt build` of the selected models into the build file (only dbt writes it): incremental
+    when only new lake parts arrived, else a full refresh (the reasons are logged)."""
     paths = data.paths()
     paths.build_warehouse.parent.mkdir(parents=True, exist_ok=True)
     # dbt runs as a subprocess of this step and reads its paths from the environment.
@@ -50,8 +59,14 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data: 
     target = paths.build_warehouse.parent / "dbt_target"
     # While dbt writes, a marker names this run: if the process dies meanwhile, the next
     # `stralebruk run` discards the half-written build file (orchestration/recovery.py).
+    args, reasons = incremental.dbt_build_args(paths, config.full_refresh)
+    mode = "incremental: new lake parts only, no unit tests"
+    context.log.info("full refresh: " + "; ".join(reasons) if reasons else mode)
+    parts = incremental.lake_parts(paths.lake)
+    incremental.forget_build(paths)
     mark_build_started(paths, context.run_id)
     try:
-        yield from dbt.cli(["build"], context=context, target_path=target).stream()
+        yield from dbt.cli(args, context=context, target_path=target).stream()
+        incremental.record_build(paths, parts)
     finally:
         mark_build_done(paths)

@@ -7,5 +7,7 @@ select
     pid as patient_local_id,
     person_pseudonym,
     fid_valid as is_fid_valid,
-    typeID as id_type
+    typeID as id_type,
+    parse_filename(filename) as lake_part
 from {{ source('npr_ide', 'person_ident') }}
+{{ new_lake_parts() }}

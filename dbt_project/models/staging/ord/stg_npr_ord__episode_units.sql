@@ -6,5 +6,7 @@ select
     institusjonID as institution_orgnr,
     episodeID as episode_id,
     enhetID as unit_id,
-    typeEnhet as unit_type
+    typeEnhet as unit_type,
+    parse_filename(filename) as lake_part
 from {{ source('npr_ord', 'episode_unit') }}
+{{ new_lake_parts() }}

@@ -20,5 +20,7 @@ select
     fraSted as came_from,
     tilSted as went_to,
     utTilstand as discharge_status,
-    henvisningsperiodeID as referral_local_id
+    henvisningsperiodeID as referral_local_id,
+    parse_filename(filename) as lake_part
 from {{ source('npr_ord', 'episode') }}
+{{ new_lake_parts() }}

@@ -9,5 +9,7 @@ select
     cast(kodeNr as integer) as code_no,
     kodeverk as code_system,
     kodeVersjon as code_version,
-    kodeVerdi as code
+    kodeVerdi as code,
+    parse_filename(filename) as lake_part
 from {{ source('npr_raa', 'condition_code') }}
+{{ new_lake_parts() }}

@@ -5,5 +5,7 @@ select
     record_no,
     module,
     institusjonID as institution_orgnr,
-    episodeID as episode_id
+    episodeID as episode_id,
+    parse_filename(filename) as lake_part
 from {{ source('npr_raa', 'deletion') }}
+{{ new_lake_parts() }}

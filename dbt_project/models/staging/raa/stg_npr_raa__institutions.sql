@@ -9,5 +9,7 @@ select
     period_from,
     period_to,
     extraction_date,
-    lopenr
+    lopenr,
+    parse_filename(filename) as lake_part
 from {{ source('npr_raa', 'institution') }}
+{{ new_lake_parts() }}

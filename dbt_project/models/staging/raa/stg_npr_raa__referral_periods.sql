@@ -10,5 +10,7 @@ select
     cast(cast(mottattDato as timestamp) as date) as received_date,
     cast(cast(ansiennitetsdato as timestamp) as date) as seniority_date,
     henvType as referral_type,
-    fraInstitusjonID as from_institution_orgnr
+    fraInstitusjonID as from_institution_orgnr,
+    parse_filename(filename) as lake_part
 from {{ source('npr_raa', 'referral_period') }}
+{{ new_lake_parts() }}

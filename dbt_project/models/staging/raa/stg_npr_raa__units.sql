@@ -9,5 +9,7 @@ select
     reshID as resh_id,
     offAvdKode as department_code,
     enhetLokal as unit_local_name,
-    sektor as sector
+    sektor as sector,
+    parse_filename(filename) as lake_part
 from {{ source('npr_raa', 'unit') }}
+{{ new_lake_parts() }}

@@ -9,5 +9,7 @@ select
     episodeID as episode_id,
     cast(prosNr as integer) as procedure_no,
     refUtstyr as equipment_local_id,
-    cast(startDatoTid as timestamp) as started_at
+    cast(startDatoTid as timestamp) as started_at,
+    parse_filename(filename) as lake_part
 from {{ source('npr_rad', 'dose_event') }}
+{{ new_lake_parts() }}

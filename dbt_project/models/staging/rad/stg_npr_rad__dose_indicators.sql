@@ -11,5 +11,7 @@ select
     refUtstyr as equipment_local_id,
     doseType as dose_type,
     cast(verdi as double) as value_as_sent,
-    benevning as unit_as_sent
+    benevning as unit_as_sent,
+    parse_filename(filename) as lake_part
 from {{ source('npr_rad', 'dose_indicator') }}
+{{ new_lake_parts() }}

@@ -10,5 +10,7 @@ select
     cast(prosNr as integer) as procedure_no,
     refUtstyr as equipment_local_id,
     kode as radiopharmaceutical_code,
-    cast(administrertAktivitet as double) as administered_activity_mbq
+    cast(administrertAktivitet as double) as administered_activity_mbq,
+    parse_filename(filename) as lake_part
 from {{ source('npr_rad', 'radiopharmaceutical') }}
+{{ new_lake_parts() }}

@@ -11,5 +11,7 @@ select
     refUtstyr as equipment_local_id,
     referansevolumID as reference_volume_id,
     cast(planDose as double) as planned_dose_gy,
-    cast(gittDose as double) as delivered_dose_gy
+    cast(gittDose as double) as delivered_dose_gy,
+    parse_filename(filename) as lake_part
 from {{ source('npr_str', 'dose_contribution') }}
+{{ new_lake_parts() }}

@@ -13,5 +13,7 @@ select
     lokaltNavnUtstyr as local_name,
     plassering as location,
     statusUtstyr as status,
-    oppgradert as upgraded
+    oppgradert as upgraded,
+    parse_filename(filename) as lake_part
 from {{ source('npr_str', 'equipment') }}
+{{ new_lake_parts() }}

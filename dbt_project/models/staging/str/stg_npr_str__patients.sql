@@ -6,5 +6,7 @@ select
     institusjonID as institution_orgnr,
     pasientNr as patient_local_id,
     kjonn as sex,
-    cast(fodselsar as integer) as birth_year
+    cast(fodselsar as integer) as birth_year,
+    parse_filename(filename) as lake_part
 from {{ source('npr_str', 'patient') }}
+{{ new_lake_parts() }}

@@ -12,5 +12,7 @@ select
     regionNavn as region_name,
     cast(planlagtTotalDose as double) as planned_total_dose_gy,
     dosekorreksjon as dose_correction,
-    merknad as remark
+    merknad as remark,
+    parse_filename(filename) as lake_part
 from {{ source('npr_str', 'reference_volume') }}
+{{ new_lake_parts() }}

@@ -8,5 +8,7 @@ select
     medisinskStralingID as medical_radiation_id,
     serieID as series_local_id,
     episodeID as episode_id,
-    refUtstyr as equipment_local_id
+    refUtstyr as equipment_local_id,
+    parse_filename(filename) as lake_part
 from {{ source('npr_str', 'rt_attendance') }}
+{{ new_lake_parts() }}

@@ -10,5 +10,7 @@ select
     behandlingsserieNavn as series_name,
     intensjon as intent_code,
     nyPasient as new_patient_code,
-    cast(cast(datoForste as timestamp) as date) as first_attendance_date
+    cast(cast(datoForste as timestamp) as date) as first_attendance_date,
+    parse_filename(filename) as lake_part
 from {{ source('npr_str', 'rt_series') }}
+{{ new_lake_parts() }}

@@ -1,0 +1,194 @@
+"""A registry that lives for years (issue 13): a small three-year history arrives as it would at NPR
+(`stralebruk generate --as-of`, a few dates from the first tertial to the spring after the last
+year), each arrival followed by `stralebruk run`, all in one data directory.
+
+After the last arrival the served marts equal a one-shot run over the same inbox and the generator's
+truth; a run with no new file builds nothing and writes no delivery; each delivery version exists
+only because its content changed."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import itertools
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.settings import Paths
+from tests.warehouse.test_end_to_end import (
+    EXAMINATIONS_MART,
+    EXAMINATIONS_TRUTH,
+    SERIES_MART,
+    SERIES_TRUTH,
+)
+
+pytestmark = pytest.mark.slow
+
+YEARS = (2023, 2025)
+SCALE = 0.002
+SEED = 11
+# Arrival dates that cover each kind of arrival (the first tertial's files, then a year with its
+# spring resends of the year before, then the rest up to the final corrections): each a real run.
+# Month by month would be 36 builds; benchmarks/history.py measures one month's run instead.
+ARRIVALS = ("2023-06-15", "2024-03-20", "2025-10-15", None)  # None: everything
+
+
+def _run(data_dir: Path, inbox: Path, *, full_refresh: bool = False) -> tuple[int, str]:
+    from orchestration.run import run_pipeline
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = run_pipeline(inbox=inbox, data_dir=data_dir, full_refresh=full_refresh)
+    return code, out.getvalue()
+
+
+def _nine(value: object) -> object:
+    """Doubles to nine significant digits: DuckDB's parallel sums differ run to run in the last
+    bits (about 1e-15 relative), which is no change of content."""
+    return float(f"{value:.9g}") if isinstance(value, float) else value
+
+
+def _folders(paths: Paths) -> dict[str, list[str]]:
+    return {
+        kind: sorted(p.name for p in (paths.deliveries / kind).iterdir() if not p.name.startswith("."))
+        for kind in ("dsa", "rhf")
+        if (paths.deliveries / kind).is_dir()
+    }
+
+
+def _table_rows(folder: Path) -> dict[str, list[tuple]]:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    tables = {}
+    for name in manifest["tables"]:
+        rows = pq.read_table(folder / f"{name}.parquet").to_pylist()
+        tables[name] = sorted((tuple(_nine(v) for v in row.values()) for row in rows), key=repr)
+    return tables
+
+
+def _marts(path: Path) -> dict[str, list[tuple]]:
+    """Every table of schema marts, rows sorted, doubles to nine significant digits."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        out = {}
+        for name in names:
+            out[name] = sorted(
+                (
+                    tuple(_nine(v) for v in row)
+                    for row in con.execute(f"select * from marts.{name}").fetchall()
+                ),
+                key=repr,
+            )
+    return out
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory, dbt_manifest):
+    from synth import generate
+
+    root = tmp_path_factory.mktemp("replay")
+    inbox = root / "inbox"
+    paths = Paths.from_env(root / "data")
+    history = []
+    for as_of in ARRIVALS:
+        truth = generate(inbox, years=YEARS, as_of=as_of, scale=SCALE, seed=SEED, progress=False)
+        code, output = _run(paths.data_dir, inbox)
+        assert code == 0, output[-4000:]
+        folders = _folders(paths)
+        served_at = paths.served_warehouse.stat().st_mtime_ns
+        again, output_again = _run(paths.data_dir, inbox)
+        history.append(
+            {
+                "as_of": as_of,
+                "output": output,
+                "folders": folders,
+                "served_at": served_at,
+                "again": (again, output_again, _folders(paths), paths.served_warehouse.stat().st_mtime_ns),
+            }
+        )
+    # the same data rebuilt from scratch: a new served file, the same content, no new delivery
+    code, output = _run(paths.data_dir, inbox, full_refresh=True)
+    assert code == 0, output[-4000:]
+    history.append({"as_of": "full refresh", "output": output, "folders": _folders(paths)})
+    return paths, inbox, Path(truth), history
+
+
+def test_the_first_build_is_full_and_later_arrivals_build_incrementally(replay):
+    _, _, _, history = replay
+    modes = [re.search(r"build: (full refresh|incremental)", step["output"]).group(1) for step in history]
+    assert modes == ["full refresh"] + ["incremental"] * (len(ARRIVALS) - 1) + ["full refresh"]
+
+
+def test_a_full_refresh_of_unchanged_data_writes_no_delivery(replay):
+    _, _, _, history = replay
+    assert history[-1]["folders"] == history[-2]["folders"]
+    assert history[-1]["output"].count("unchanged") >= 2, history[-1]["output"][-3000:]
+
+
+def test_a_run_with_no_new_file_builds_nothing_and_delivers_nothing(replay):
+    _, _, _, history = replay
+    for step in history[:-1]:
+        code, output, folders, served_at = step["again"]
+        assert code == 0
+        assert "Nothing new" in output, (step["as_of"], output[-2000:])
+        assert folders == step["folders"], step["as_of"]
+        assert served_at == step["served_at"], step["as_of"]
+
+
+def test_each_delivery_version_differs_from_the_one_before(replay):
+    paths, _, _, history = replay
+    for kind in ("dsa", "rhf"):
+        names = history[-1]["folders"].get(kind, [])
+        assert names, kind
+        by_period: dict[tuple, list[Path]] = {}
+        for name in names:
+            manifest = json.loads((paths.deliveries / kind / name / "manifest.json").read_text())
+            by_period.setdefault((manifest["year"], manifest["month"]), []).append(
+                (manifest["created_at"], paths.deliveries / kind / name)
+            )
+        for versions in by_period.values():
+            folders = [f for _, f in sorted(versions)]
+            for before, after in itertools.pairwise(folders):
+                assert _table_rows(before) != _table_rows(after), (before.name, after.name)
+
+
+def test_after_the_last_arrival_the_marts_equal_a_one_shot_run(replay, tmp_path):
+    paths, inbox, _, _ = replay
+    one_shot = Paths.from_env(tmp_path / "one_shot")
+    code, output = _run(one_shot.data_dir, inbox)
+    assert code == 0, output[-4000:]
+    replayed, fresh = _marts(paths.served_warehouse), _marts(one_shot.served_warehouse)
+    assert replayed.keys() == fresh.keys()
+    differing = [name for name in replayed if replayed[name] != fresh[name]]
+    assert not differing, differing
+
+
+def test_after_the_last_arrival_the_marts_equal_the_truth_per_year(replay):
+    paths, _, truth_path, _ = replay
+    truth_dir = truth_path.parent
+    truth = json.loads(truth_path.read_text())
+    assert truth["as_of"] is None or dt.date.fromisoformat(truth["as_of"]) >= dt.date(YEARS[1] + 1, 1, 1)
+    with duckdb.connect(str(paths.served_warehouse), read_only=True) as con:
+        for mart, truth_sql, table, date_at in (
+            (EXAMINATIONS_MART, EXAMINATIONS_TRUTH, "examinations", -1),
+            (SERIES_MART, SERIES_TRUTH, "rt_series", 2),
+        ):
+            source = f"read_parquet('{truth_dir / 'current' / f'{table}.parquet'}')"
+            got = set(con.sql(mart).fetchall())
+            want = set(con.sql(truth_sql.format(**{table: source})).fetchall())
+            years = {r[date_at].year for r in want | got}
+            assert set(range(YEARS[0], YEARS[1] + 1)) <= years, (table, years)
+            for year in sorted(years):
+                mine = {r for r in got if r[date_at].year == year}
+                theirs = {r for r in want if r[date_at].year == year}
+                assert mine == theirs, (table, year, len(mine - theirs), len(theirs - mine))
