@@ -24,6 +24,7 @@ Typical use:
                                                         a history, as it had arrived by a date
   stralebruk run                                        ingest the inbox, build, publish
   stralebruk deliver dsa --year 2025                    a delivery folder for DSA
+  stralebruk deliver qa --all --year 2025               feedback folders for every sender
   stralebruk ui                                         the Dagster UI on the same data
 """
 
@@ -100,6 +101,14 @@ def years_range(text: str) -> tuple[int, int]:
     if not FIRST_YEAR <= a <= b <= LAST_YEAR:
         raise argparse.ArgumentTypeError(f"{text!r}: years {FIRST_YEAR}-{LAST_YEAR}, first <= last")
     return a, b
+
+
+def orgnr(text: str) -> str:
+    """An organisation number: nine digits."""
+    value = text.strip()
+    if len(value) != 9 or not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an organisation number (nine digits)")
+    return value
 
 
 def iso_date(text: str) -> dt.date:
@@ -188,14 +197,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     deliver = sub.add_parser(
         "deliver",
-        help="write a delivery folder for DSA or the regional health authorities",
+        help="write a delivery folder for DSA or the regional health authorities, or sender feedback",
         description="Write <data dir>/deliveries/<kind>/<cut>/ with every table as CSV and "
-        "Parquet, a spreadsheet, manifest.json, diff.json and report.html.",
+        "Parquet, a spreadsheet, manifest.json, diff.json and report.html. Kind qa: the feedback "
+        "folder of a reporting institution, <data dir>/deliveries/qa/<orgnr>/<cut>/ (its files, "
+        "findings, completeness by month; tables, manifest.json, report.html).",
     )
-    deliver.add_argument("kind", choices=["dsa", "rhf"], help="dsa (yearly) or rhf (monthly)")
+    deliver.add_argument(
+        "kind",
+        choices=["dsa", "rhf", "qa"],
+        help="dsa (yearly), rhf (monthly) or qa (feedback to a sender)",
+    )
     deliver.add_argument("--year", type=year, required=True, help=f"delivery year {FIRST_YEAR}-{LAST_YEAR}")
     deliver.add_argument(
         "--month", type=int, default=None, choices=range(1, 13), metavar="M", help="month 1-12 (rhf only)"
+    )
+    senders = deliver.add_mutually_exclusive_group()
+    senders.add_argument(
+        "--institution", type=orgnr, default=None, metavar="ORGNR", help="qa: the reporting institution"
+    )
+    senders.add_argument(
+        "--all",
+        dest="all_institutions",
+        action="store_true",
+        help="qa: every institution that sent files for the year",
     )
     _data_dir_arg(deliver)
 
@@ -230,6 +255,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _deliver_qa(args: argparse.Namespace) -> int:
+    """`deliver qa`: one institution's feedback folder, or every sender's of the year (with progress)."""
+    from deliver.qa import QAError, QAFolder, make_all_qa, make_qa
+    from orchestration.settings import Paths
+
+    paths = Paths.from_env(args.data_dir)
+    warehouse, lake, deliveries = paths.served_warehouse, paths.lake, paths.deliveries
+
+    def line(done: QAFolder) -> str:
+        who = f"{done.institution} {done.name}" if done.name else done.institution
+        return f"{who}: {done.folder}" + ("" if done.new else " (unchanged)")
+
+    def progress(i: int, n: int, done: QAFolder) -> None:
+        print(f"[{i:>{len(str(n))}}/{n}] {line(done)}", flush=True)
+
+    try:
+        if args.all_institutions:
+            done = make_all_qa(
+                year=args.year, warehouse=warehouse, lake=lake, deliveries=deliveries, progress=progress
+            )
+            print(f"{len(done)} QA folders for {args.year} under {deliveries / 'qa'}")
+        else:
+            one = make_qa(
+                args.institution, year=args.year, warehouse=warehouse, lake=lake, deliveries=deliveries
+            )
+            print(one.folder)
+    except QAError as exc:  # a state the user can fix: a message, not a traceback
+        print(f"stralebruk deliver qa: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -259,8 +316,14 @@ def main(argv: list[str] | None = None) -> int:
         from deliver import DeliveryError, deliver
         from orchestration.settings import DBT_MANIFEST, Paths
 
-        if args.kind == "dsa" and args.month is not None:
+        if args.kind != "rhf" and args.month is not None:
             parser.error("--month applies to rhf deliveries only")
+        if args.kind == "qa":
+            if args.institution is None and not args.all_institutions:
+                parser.error("deliver qa needs --institution ORGNR or --all")
+            return _deliver_qa(args)
+        if args.institution is not None or args.all_institutions:
+            parser.error("--institution and --all apply to qa only")
         paths = Paths.from_env(args.data_dir)
         try:
             folder = deliver(
