@@ -16,7 +16,9 @@ import pyarrow as pa
 
 from deliver import charts
 from deliver.checks import manifest_suppression_max
+from deliver.dsa_quality import quality_sections
 from deliver.formatting import MAX_DRL_CHARTS, fmt, is_published, table_rows
+from deliver.rt_quality import rt_quality_sections
 from deliver.trends import trend_sections
 
 if TYPE_CHECKING:
@@ -239,6 +241,7 @@ def _sections(
     if "dsa_reporting_completeness" in delivered:
         chart = _completeness_chart(rows("dsa_reporting_completeness"))
         sections.append({"title": "Reporting completeness", "charts": [chart]})
+    sections += quality_sections(delivered)  # image-guided procedures and children (dsa_quality.py)
     if "dsa_population_dose" in delivered:
         population = rows("dsa_population_dose")
         note = _excluded_implausible("dsa_population_dose", population, "the population dose")
@@ -256,6 +259,7 @@ def _sections(
     elif "rhf_rt_activity" in all_years:  # a warehouse without the time series: rhf_rt_activity's years
         chart_list = _rt_over_time(table_rows(all_years["rhf_rt_activity"]))
         sections.append({"title": "Radiotherapy activity by region over time", "charts": chart_list})
+    sections += rt_quality_sections(delivered, all_years, year, n_years)  # rt_quality.py
     if "rhf_imaging_activity" in all_years:
         chart = _imaging_by_month(table_rows(all_years["rhf_imaging_activity"]), year)
         sections.append({"title": "Imaging activity", "charts": [chart]})

@@ -13,6 +13,7 @@ import random
 
 from extract.checks import canonical_units
 from synth import parameters as P
+from synth import quality as Q
 from synth.history import growth, tertial_bounds
 from synth.referrals import Referrals
 from synth.world import CatchmentSampler, Equipment, Institution, Person, Weighted, World, facility_typical
@@ -73,12 +74,19 @@ class ActivityGenerator:
         rng: random.Random,
         year: int,
         referral_rng: random.Random | None = None,
+        coding_rng: random.Random | None = None,
     ):
         self.world, self.inst, self.rng = world, inst, rng
         self.year = year
         # referral periods on a stream of their own: the activity is the same with or without them
         ref_rng = referral_rng or random.Random(f"referrals:{inst.orgnr}:{year}")
         self.referrals = Referrals(ref_rng, inst.orgnr, private=inst.kind == "private")
+        # how the sender codes image-guided procedures (quality.py), on a stream of its own too
+        self.coding_rng = coding_rng or random.Random(f"coding:{inst.orgnr}:{year}")
+        self.zxm_missing_share = Q.zxm_missing_share(inst.orgnr)
+        self.double_share = Q.double_reporting_share(inst.orgnr) if inst.kind == "hf" else 0.0
+        self.doubles: list[tuple] = []  # raa examinations to send again in ord (ordinary())
+        self.zxm_left_out = 0
         self.pool = world.pool
         self.typical_cache: dict[tuple, float] = {}
         self.counters: dict[str, int] = {}
@@ -192,6 +200,8 @@ class ActivityGenerator:
                 codes = [code, *self._additional(group, code)]
                 eq = rng.choice(available[modality])
                 pros.append({"nr": nr, "codes": codes, "equipment": eq.equipment_id, "group": group})
+                if code in P.DOUBLE_REPORTED_CODES and self.coding_rng.random() < self.double_share:
+                    self.doubles.append((ep_id, nr, code, person, start))
                 if spec and eq.exports_dose and rng.random() >= P.DOSE_MISSING_SHARE:
                     ind, pharma = self.dose(eq, code, spec, age, entry[6] if len(entry) > 6 else None)
                     doses.append(self._dose_record(ep_id, nr, eq, start, person, ind, pharma, code))
@@ -277,19 +287,26 @@ class ActivityGenerator:
             age = self.year - person.birth_year
             start = at(day, rng.randint(420, 1080))
             ep_id = self.new_id("ord")
+            left_out = False
             if rng.random() < p_zxm:
                 z = zxm.draw(rng)
                 code = rng.choice(P.ORD_PROCEDURES[z])
                 codes = [code, z]
+                # image-guided by nature, sent without its ZXM code (and so without its dose)
+                left_out = Q.is_image_guided(code) and self.coding_rng.random() < self.zxm_missing_share
+                if left_out:
+                    codes = [code]
+                    self.zxm_left_out += 1
             else:
                 z, code = None, rng.choice(P.ORD_WITHOUT_ZXM)
                 codes = [code]
-            pros = [{"nr": 1, "codes": codes, "equipment": None, "group": "ord"}]
+            pros = [{"nr": 1, "codes": codes, "equipment": None, "group": "ord", "zxm_left_out": left_out}]
             if z in P.ORD_DOSE and rng.random() >= P.DOSE_MISSING_SHARE:
                 modality, spec = P.ORD_DOSE[z]
                 eq = rng.choice(by_modality[modality])
                 ind, pharma = self.dose(eq, code, spec, age)
-                doses.append(self._dose_record(ep_id, 1, eq, start, person, ind, pharma, code))
+                if not left_out:
+                    doses.append(self._dose_record(ep_id, 1, eq, start, person, ind, pharma, code))
             r = rng.random()
             ep = {
                 "id": ep_id,
@@ -309,6 +326,10 @@ class ActivityGenerator:
             }
             ep["ref"] = self.referrals.ordinary(ep, self.year)
             episodes.append(ep)
+        # the raa examinations this sender reports twice, after its own ord procedures (same ids as
+        # without them)
+        for raa in self.doubles:
+            episodes.append(Q.double_report(self.new_id("ord"), raa, raa[3].home(self.year)))
         return episodes, doses
 
 

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from extract.model import faults as F
 from synth import history as H
 from synth import parameters as P
+from synth import quality as Q
 from synth.referrals import waiting_time_summary
 from synth.task import DOSE_SCHEMA, EXAM_SCHEMA, RT_SCHEMA, TYPICAL_SCHEMA, InstitutionTask, slots_of
 from synth.world import World, build_world, population_rows
@@ -258,6 +259,7 @@ def _write_truth(
         ("doses", DOSE_SCHEMA),
         ("rt_series", RT_SCHEMA),
         ("facility_typical_values", TYPICAL_SCHEMA),
+        ("ord_procedures", Q.ORD_PROCEDURE_SCHEMA),
     ):
         tables = [pq.read_table(parts / f"{table}-{o}.parquet") for o in sorted(results)]
         merged = pa.concat_tables(tables) if tables else schema.empty_table()
@@ -317,6 +319,10 @@ def _write_truth(
         "entities": entities,
         "current": current,
         "waiting_times": _waiting_times(current_dir),
+        "imaging_quality": Q.summary(
+            pq.read_table(current_dir / "ord_procedures.parquet"),
+            sorted(o for o, i in world.institutions.items() if i.kind == "hf"),
+        ),
     }
     path = truth_dir / "truth.json"
     path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -520,12 +520,40 @@ ORD_PROCEDURES = {  # ZXM code → NCSP (K) codes it typically guides
     "ZXM40": ("JGB01", "KAS10"),
     "ZXM30": ("ABC16",),
 }
-ORD_WITHOUT_ZXM = ("JGB00", "KCH00", "ACA11", "NFJ62", "JCA22")  # some image-guided ones lack ZXM
+# ord procedures that use no image guidance (no ZXM code expected); an image-guided one sent without its
+# ZXM code is ZXM_MISSING_SHARE's
+ORD_WITHOUT_ZXM = ("JGB00", "KCH00", "ACA11", "JEA00", "JCA22")
 ORD_DOSE = {  # ionising ZXM: dose spec like the imaging groups
     "ZXM10": ("RF", {"DAP": (2.5, 0.5), "GJENNOMLYSNINGSTID": (70.0, 0.5)}),
     "ZXM20": ("CT", {"DLP": (400.0, 0.35), "CTDIVOL": (12.0, 0.35)}),
     "ZXM70": ("XA", {"DAP": (40.0, 0.45), "GJENNOMLYSNINGSTID": (900.0, 0.4), "KERMA_REF": (500.0, 0.4)}),
 }
+
+# --- How senders report image-guided procedures (docs/domain.md §4: dsa_zxm_completeness and
+# dsa_double_reporting; synth/quality.py) [A] --------------------------------------------------------
+# Share of a hospital trust's ord procedures that are image-guided by nature (their main code in the
+# seed dbt_project/seeds/reference/image_guided_code_groups.csv) sent without their ZXM code: most
+# trusts nearly always code it, a few often leave it out. A procedure sent without it has no dose in
+# rad either (its dose is not connected to a procedure the registry counts).
+ZXM_MISSING_SHARE_DEFAULT = 0.04
+ZXM_MISSING_SHARE = {
+    "983974899": 0.35,  # UNN
+    "983971709": 0.25,  # Innlandet
+    "997005562": 0.15,  # Møre og Romsdal
+    "993467049": 0.01,  # OUS
+}
+# Share of a hospital trust's raa examinations with a code of DOUBLE_REPORTED_CODES that it sends again
+# in ord, as the NCSP procedure with a ZXM code, same patient and day (double reporting: the cardiology
+# department reports its PCI in the patient administrative system as well as in the RIS); 0 elsewhere.
+DOUBLE_REPORTING_SHARE = {
+    "983974724": 0.80,  # Helse Bergen
+    "883974832": 0.50,  # St. Olav
+    "983971636": 0.30,  # Ahus
+    "993467049": 0.15,  # OUS
+}
+# NCRP intervention code in raa -> (NCSP code, ZXM code) the same procedure carries in ord (the seed
+# ncrp_ncsp_equivalents maps FNQ05B PCI with stent to FNG00 dilatation of a coronary artery)
+DOUBLE_REPORTED_CODES = {"FNQ05B": ("FNG00", "ZXM70")}
 
 # --- Radiotherapy (docs/domain.md §3) -------------------------------------------------------------
 # Diagnosis groups: name, share of series [A: Norwegian RT case mix], ICD-10 codes, required sex,

@@ -21,6 +21,7 @@ from extract.model.messages import EPISODE_MODULES
 from synth import corrections as C
 from synth import history as H
 from synth import parameters as P
+from synth import quality as Q
 from synth.activity import CANONICAL_UNIT as CANONICAL
 from synth.activity import ActivityGenerator
 from synth.radiotherapy import RadiotherapyGenerator
@@ -60,7 +61,13 @@ class InstitutionTask:
         inst = self.inst
         items: dict[Slot, list[dict]] = {}
         self.typical: list[tuple] = []
-        self.generated = {"raa_visits": 0, "ord_procedures": 0, "dose_records_without_activity": 0}
+        self.generated = {
+            "raa_visits": 0,
+            "ord_procedures": 0,
+            "dose_records_without_activity": 0,
+            "ord_zxm_left_out": 0,
+            "ord_double_reports": 0,
+        }
 
         def add(module: str, records: list[dict]) -> None:
             for x in records:
@@ -73,6 +80,7 @@ class InstitutionTask:
                 random.Random(f"{self.seed}:{self.orgnr}:{year}"),
                 year,
                 referral_rng=random.Random(f"{self.seed}:{self.orgnr}:{year}:referrals"),
+                coding_rng=random.Random(f"{self.seed}:{self.orgnr}:{year}:coding"),
             )
             raa, doses = gen.imaging()
             add("raa", raa)
@@ -89,6 +97,8 @@ class InstitutionTask:
             self.generated["raa_visits"] += gen.generated["raa"]
             self.generated["ord_procedures"] += gen.generated["ord"]
             self.generated["dose_records_without_activity"] += gen.generated["orphan"]
+            self.generated["ord_zxm_left_out"] += gen.zxm_left_out
+            self.generated["ord_double_reports"] += len(gen.doubles) if inst.kind == "hf" else 0
         self.series: dict[str, dict] = {}
         self.str_eps: list[dict] = []
         if inst.rt_orgnr:
@@ -320,6 +330,8 @@ class InstitutionTask:
         _write(parts / f"doses-{org}.parquet", DOSE_SCHEMA, doses)
         _write(parts / f"rt_series-{org}.parquet", RT_SCHEMA, rt)
         _write(parts / f"facility_typical_values-{org}.parquet", TYPICAL_SCHEMA, typical)
+        ord_rows = Q.ord_procedure_rows(org, final["ord"], final["raa"])
+        _write(parts / f"ord_procedures-{org}.parquet", Q.ORD_PROCEDURE_SCHEMA, ord_rows)
         persons: set[str] = set()
         for m in ("raa", "ord", "str", "rad"):
             persons.update(x["person"].person_id for x in final[m])

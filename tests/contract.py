@@ -23,6 +23,9 @@ DELIVERY_MODELS = (
     "dsa_population_dose",
     "dsa_population_dose_trend",
     "dsa_reporting_completeness",
+    "dsa_zxm_completeness",
+    "dsa_double_reporting",
+    "dsa_drl_paediatric",
     "rhf_rt_activity",
     "rhf_rt_activity_trend",
     "rhf_rt_dose_plans",
@@ -31,5 +34,8 @@ DELIVERY_MODELS = (
     "rhf_imaging_activity_trend",
     "rhf_rt_waiting_times",
     "rhf_imaging_waiting_times",
+    "rhf_rt_fractionation",
+    "rhf_rt_eqd2",
+    "rhf_rt_patient_rates",
 )
 DELIVERY_ASSETS = ("dsa_delivery", "rhf_delivery")

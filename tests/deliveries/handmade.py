@@ -191,6 +191,8 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
                 dpf * fractions,
                 dpf * fractions,
                 kom,
+                year - _born,  # age, year of activity - birth year (no draw: the world stays as it was)
+                fractions,  # prescribed fractions
             )
         )
         plans.append((f"D{s:05d}", sid, inst[0], pkey, start - dt.timedelta(days=7), "WEGX10", group))
@@ -290,6 +292,8 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
                 "delivered_dose_gy",
                 "eqd2_gy",
                 "home_municipality",
+                "age",
+                "prescribed_fractions",
             ],
             series,
         ),
@@ -329,6 +333,91 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
         "dim_procedure": (
             ["procedure_code", "is_interventional"],
             [(code, code == "SFN0CB") for code, _, _ in PROCEDURES],
+        ),
+        **_image_guided_tables(seed, year),
+    }
+
+
+# (code group, main code, ZXM code it carries when coded) of ord procedures image-guided by nature
+GUIDED_ORD = [
+    ("fracture_surgery", "NFJ62", "ZXM10"),
+    ("ercp", "JKE18", "ZXM10"),
+    ("percutaneous_biliary", "JKF10", "ZXM00"),
+    ("coronary_intervention", "FNG00", "ZXM70"),
+]
+
+
+def _image_guided_tables(seed: int, year: int) -> dict[str, tuple[list[str], list[tuple]]]:
+    """The intermediate imaging inputs of dsa_zxm_completeness and dsa_double_reporting, on a random
+    stream of their own (the tables above stay as they were): per public institution and month, ord
+    procedures that are image-guided by nature, some without their ZXM code; and per institution raa
+    PCIs, some reported again in ord (double reports), beside ord procedures reported once."""
+    rnd = random.Random(f"{seed}:image-guided")
+    coding: list[tuple] = []
+    guided: list[tuple] = []
+    for inst in INSTITUTIONS:
+        missing = rnd.choice([0.0, 0.05, 0.3])
+        for month in range(1, 13):
+            for k in range(rnd.randint(1, 4)):
+                group, code, zxm = rnd.choice(GUIDED_ORD)
+                day = dt.date(year, month, 1 + k)
+                coded = rnd.random() >= missing
+                coding.append(
+                    (
+                        inst[0],
+                        f"O{month:02d}{k}",
+                        1,
+                        code,
+                        group,
+                        code[:3] if group == "fracture_surgery" else code,
+                        day,
+                        zxm if coded else None,
+                        coded,
+                        coded and zxm != "ZXM00",
+                    )
+                )
+        for i in range(rnd.randint(3, 12)):
+            day = dt.date(year, 1, 1) + dt.timedelta(days=rnd.randrange(365))
+            raa_id = f"raa:{inst[0]}:G{i:03d}:1"
+            guided.append((raa_id, "raa", inst[0], day, "FNQ05B", None, True, False, None))
+            if rnd.random() < 0.4:  # reported again in ord, same day
+                guided.append(
+                    (f"ord:{inst[0]}:G{i:03d}:1", "ord", inst[0], day, "FNG00", "ZXM70", True, True, raa_id)
+                )
+        for i in range(rnd.randint(2, 8)):
+            day = dt.date(year, 1, 1) + dt.timedelta(days=rnd.randrange(365))
+            guided.append(
+                (f"ord:{inst[0]}:H{i:03d}:1", "ord", inst[0], day, "NFJ62", "ZXM10", True, False, None)
+            )
+    return {
+        "int_imaging__zxm_coding": (
+            [
+                "institution_orgnr",
+                "episode_id",
+                "procedure_no",
+                "procedure_code",
+                "code_group",
+                "code_prefix",
+                "procedure_date",
+                "guidance_code",
+                "has_zxm",
+                "has_ionising_zxm",
+            ],
+            coding,
+        ),
+        "int_imaging__guided_procedures": (
+            [
+                "examination_id",
+                "source_module",
+                "institution_orgnr",
+                "examination_date",
+                "procedure_code",
+                "guidance_code",
+                "is_ionising",
+                "is_double_reported",
+                "double_report_of",
+            ],
+            guided,
         ),
     }
 

@@ -361,3 +361,302 @@ def test_rhf_report_charts_the_trends_one_point_per_year(years_harness, tmp_path
         assert len(points) == len({r["rhf_name"] for r in rt}) and max(points) == len(YEARS)
         assert years <= _texts(chart)
     assert "Radiotherapy patients by RHF of treatment and year" not in drawn  # the bars gave way to lines
+
+
+# --- radiotherapy quality (issue 14 item 4; deliver/rt_quality.py) ----------------------------------
+
+
+def _fractionation_row(year: int, hf: str, indicator: str, n: int | None, meeting: int | None) -> dict:
+    share = meeting / n if n is not None and meeting is not None else None
+    return {
+        "year": year,
+        "rhf_name": "Helse Vest",
+        "hf_name": hf,
+        "indicator": indicator,
+        "definition": f"definition of {indicator}",
+        "n_series": n,
+        "n_series_meeting": meeting,
+        "share": share,
+        "is_provisional": year == YEAR,
+    }
+
+
+def _rhf_report(tables: list, all_years: dict | None = None) -> str:
+    from deliver.report import render_report
+
+    manifest = {
+        "kind": "rhf",
+        "period": str(YEAR),
+        "year": YEAR,
+        "cut": "2026-03-01",
+        "code_version": "test",
+        "dbt_version": "test",
+        "input_files": [],
+        "provisional": True,
+        "parameters": {"small_cell_max_patients": 4, "trend_years": 3},
+    }
+    diff = {"previous": None, "tables": {t.name: {"added": 0, "removed": 0, "changed": 0} for t in tables}}
+    return render_report(manifest, tables, all_years or {}, diff)
+
+
+def test_rhf_report_draws_the_fractionation_indicators_by_hospital_and_over_the_years():
+    """A bar per hospital with a published share (a blanked share is no bar), the year's national figure
+    of the published cells, and a line per indicator over the trend years (a point per year with a
+    published share; the provisional year starred); an indicator with no published share is named."""
+    import pyarrow as pa
+
+    from deliver.package import DeliveryTable
+    from deliver.rt_quality import label
+
+    single, ultra = "bone_metastases_single_fraction", "breast_ultra_hypofractionated"
+    rows = [
+        _fractionation_row(YEAR, "Helse Bergen HF", single, 40, 30),
+        _fractionation_row(YEAR, "Helse Stavanger HF", single, 20, 6),
+        _fractionation_row(YEAR, "Helse Førde HF", single, 8, None),  # blanked: no bar, not in the sums
+        _fractionation_row(YEAR, "Helse Bergen HF", ultra, 25, None),
+        _fractionation_row(YEAR - 1, "Helse Bergen HF", single, 30, 15),
+        _fractionation_row(YEAR - 2, "Helse Bergen HF", ultra, 20, 5),
+    ]
+    grain = ["year", "rhf_name", "hf_name", "indicator"]
+    this_year = pa.Table.from_pylist([r for r in rows if r["year"] == YEAR])
+    table = DeliveryTable("rhf_rt_fractionation", grain, this_year, years=(YEAR - 2, YEAR))
+    html = _rhf_report([table], {"rhf_rt_fractionation": pa.Table.from_pylist(rows)})
+    drawn = _charts(html)
+
+    chart = drawn[f"{label(single)}, {YEAR}: share by hospital"]
+    assert len(re.findall(r'id="rt-fractionation-bone-metastases-single-fraction-bar-\d+"', chart)) == 2
+    assert {"Helse Bergen HF", "Helse Stavanger HF", "75 %: 30 of 40"} <= _texts(chart)
+    assert "Helse Førde HF" not in _texts(chart)
+    assert f"{label(ultra)}, {YEAR}: share by hospital" not in drawn
+    assert f"No hospital&#39;s share could be published in {YEAR} (small cells): {label(ultra)}." in html
+
+    heading = html.index(f"<h3>Fractionation indicators, {YEAR}</h3>")
+    # the published cells: (30 + 6) / (40 + 20) = 0.6 over two hospitals
+    assert _table_row(html[heading:], label(single))[:4] == ["2", "60", "36", "0.6"]
+
+    chart = drawn["Fractionation indicators per year (share of the published cells)"]
+    # bone metastases: 2024 and 2025 published; breast ultra: 2023 only
+    assert _points_per_line(chart, "rt-fractionation-trend") == [2, 1]
+    assert {str(YEAR - 2), str(YEAR - 1), f"{YEAR}*", label(single), label(ultra)} <= _texts(chart)
+
+
+def test_rhf_report_draws_eqd2_by_hospital_and_patients_per_1000_inhabitants():
+    """EQD2: a chart per diagnosis group and intent with a published median, a bar per hospital (its
+    quartiles and series beside it, or 'n blanked'); rates: a bar per region and age group (grouped),
+    and a bar per region over all ages with the country first."""
+    import pyarrow as pa
+
+    from deliver.package import DeliveryTable
+
+    def eqd2(hf: str, group: str, intent: str, n: int | None, median: float | None) -> dict:
+        return {
+            "year": YEAR,
+            "rhf_name": "Helse Vest",
+            "hf_name": hf,
+            "diagnosis_group": group,
+            "intent": intent,
+            "n_series": n,
+            "median_eqd2_gy": median,
+            "p25_eqd2_gy": median and median - 10,
+            "p75_eqd2_gy": median and median + 10,
+        }
+
+    def rate(region: str, age: str, n: int | None, population: int) -> dict:
+        return {
+            "year": YEAR,
+            "residence_rhf_name": region,
+            "age_group": age,
+            "n_patients": n,
+            "population": population,
+            "per_1000_inhabitants": None if n is None else 1000 * n / population,
+        }
+
+    doses = [
+        eqd2("Helse Bergen HF", "bone metastases", "2", 40, 22.25),
+        eqd2("Helse Stavanger HF", "bone metastases", "2", None, 12.0),  # count blanked, median kept
+        eqd2("Helse Bergen HF", "breast", "1", 30, 42.29),
+        eqd2("Helse Førde HF", "breast", "1", 3, None),  # median blanked: no bar
+    ]
+    rates = [
+        rate("Helse Vest", "60-69", 20, 100_000),
+        rate("Helse Vest", "70-79", None, 80_000),
+        rate("Helse Nord", "60-69", 10, 50_000),
+        rate("Helse Nord", "70-79", 8, 40_000),
+        rate("Helse Vest", "all", 50, 1_000_000),
+        rate("Helse Nord", "all", 25, 500_000),
+        rate("all", "all", 75, 1_500_000),
+    ]
+    tables = [
+        DeliveryTable(
+            "rhf_rt_eqd2",
+            ["year", "rhf_name", "hf_name", "diagnosis_group", "intent"],
+            pa.Table.from_pylist(doses),
+        ),
+        DeliveryTable(
+            "rhf_rt_patient_rates", ["year", "residence_rhf_name", "age_group"], pa.Table.from_pylist(rates)
+        ),
+    ]
+    drawn = _charts(_rhf_report(tables))
+
+    chart = drawn[f"Median EQD2, bone metastases (palliative), {YEAR}: by hospital"]
+    assert len(re.findall(r'id="rt-eqd2-bone-metastases-2-bar-\d+"', chart)) == 2
+    assert {
+        "Helse Bergen HF",
+        "P25–P75 12.2–32.2 Gy; 40 series",
+        "P25–P75 2–22 Gy; n blanked series",
+    } <= _texts(chart)
+    chart = drawn[f"Median EQD2, breast (curative), {YEAR}: by hospital"]
+    assert len(re.findall(r'id="rt-eqd2-breast-1-bar-\d+"', chart)) == 1
+
+    chart = drawn[f"Radiotherapy patients per 1,000 inhabitants by age group and region of residence, {YEAR}"]
+    assert len(re.findall(r'id="rt-rates-age-bar-\d+-\d+"', chart)) == 2 * 2  # age groups x regions
+    assert {"60-69", "70-79", "Helse Vest", "Helse Nord"} <= _texts(chart)
+    chart = drawn[f"Radiotherapy patients per 1,000 inhabitants by region of residence, {YEAR}"]
+    assert len(re.findall(r'id="rt-rates-region-bar-\d+"', chart)) == 3
+    assert {"all regions", "75 of 1 500 000 inhabitants"} <= _texts(chart)
+
+
+def test_rhf_delivery_has_the_radiotherapy_quality_tables_and_sections(harness, tmp_path):
+    """The three tables are delivered (every rhf_* table is) and report.html has their sections; the
+    rates chart draws every published rate of the delivery year."""
+    folder = deliver_from(harness, _serve(harness.db, tmp_path / "data"), "rhf", year=YEAR, cut=CUT)
+    html = (folder / "report.html").read_text()
+    for table in ("rhf_rt_fractionation", "rhf_rt_eqd2", "rhf_rt_patient_rates"):
+        assert (folder / f"{table}.parquet").is_file() and (folder / f"{table}.csv").is_file(), table
+    for title in (
+        "Radiotherapy fractionation",
+        "Radiotherapy dose (EQD2)",
+        "Radiotherapy patients per 1,000 inhabitants",
+    ):
+        assert f"<h2>{title}</h2>" in html, title
+    rates = pq.read_table(folder / "rhf_rt_patient_rates.parquet").to_pylist()
+    published = [
+        r
+        for r in rates
+        if r["year"] == YEAR
+        and "all" not in (r["age_group"], r["residence_rhf_name"])
+        and r["per_1000_inhabitants"] is not None
+    ]
+    chart = _charts(html)[
+        f"Radiotherapy patients per 1,000 inhabitants by age group and region of residence, {YEAR}"
+    ]
+    # each bar a rectangle M x0 y0 L x1 y0 L x1 y1 L x0 y1: drawn when y1 differs from y0
+    bars = re.findall(
+        r'<g id="rt-rates-age-bar-\d+-\d+">\s*<path d="M [\d.]+ ([\d.]+)'
+        r"\s+L [\d.]+ [\d.]+\s+L [\d.]+ ([\d.]+)",
+        chart,
+    )
+    assert bars and published
+    assert sum(1 for bottom, top in bars if float(bottom) != float(top)) == len(published)
+
+
+# --- image-guided procedures and children (issue 14 items 2, 3, 5; deliver/dsa_quality.py) -----------
+
+
+def test_dsa_report_charts_zxm_coding_and_double_reporting_by_institution(harness, tmp_path):
+    """A bar per institution of dsa_zxm_completeness (its share with a ZXM code over the year, the
+    counts beside it) and of dsa_double_reporting (its share reported twice), and the national ZXM
+    figures per code group as a table."""
+    from deliver.dsa_quality import DOUBLE_TITLE, PAEDIATRIC_TITLE, ZXM_TITLE
+
+    folder = deliver_from(harness, _serve(harness.db, tmp_path / "data"), "dsa", year=YEAR, cut=CUT)
+    html = (folder / "report.html").read_text()
+    drawn = _charts(html)
+
+    zxm = pq.read_table(folder / "dsa_zxm_completeness.parquet").to_pylist()
+    totals: dict[str, list[int]] = {}
+    for r in zxm:
+        t = totals.setdefault(r["institution_orgnr"], [0, 0])
+        t[0] += r["n_procedures"]
+        t[1] += r["n_with_zxm"]
+    chart = drawn[ZXM_TITLE]
+    assert len(re.findall(r'id="zxm-bar-\d+"', chart)) == len(totals) > 1
+    texts = _texts(chart)
+    assert set(totals) <= texts
+    assert {f"{w}/{n}; {n - w} without a ZXM code" for n, w in totals.values()} <= texts
+    for group in {r["code_group"] for r in zxm}:
+        row = _table_row(html, group)
+        assert row[0] == str(sum(r["n_procedures"] for r in zxm if r["code_group"] == group))
+
+    double = pq.read_table(folder / "dsa_double_reporting.parquet").to_pylist()
+    chart = drawn[DOUBLE_TITLE]
+    with_procedures = [r for r in double if r["n_procedures"]]
+    assert len(re.findall(r'id="double-bar-\d+"', chart)) == len(with_procedures) > 1
+    assert {
+        f"{r['n_double_reported']} of {r['n_procedures']} "
+        f"(raa {r['n_raa_interventions']}, ord {r['n_ord_guided_procedures']})"
+        for r in with_procedures
+    } <= _texts(chart)
+    assert sum(r["n_double_reported"] for r in double) > 0
+
+    # the hand-built year has children, but no facility with the minimum sample of them
+    paediatric = pq.read_table(folder / "dsa_drl_paediatric.parquet").to_pylist()
+    assert paediatric and not any(r["is_published"] for r in paediatric)
+    chart = drawn[PAEDIATRIC_TITLE]
+    assert {r["age_band"] for r in paediatric} <= _texts(chart)
+    assert not [t for t in drawn if t.startswith("Children, ")]  # nothing published, nothing charted
+
+
+def _paediatric_row(band: str, n_facilities: int, p75: float | None, code: str = "SSC0AA") -> dict:
+    published = p75 is not None
+    return {
+        "year": YEAR,
+        "age_band": band,
+        "procedure_code": code,
+        "dose_type": "DAP",
+        "unit": "Gy.cm2",
+        "n_facilities": n_facilities,
+        "n_facilities_below_minimum": 2,
+        "n_examinations": 25 * n_facilities,
+        "is_published": published,
+        "p25": p75 and p75 / 2,
+        "p50": p75 and p75 * 0.75,
+        "p75": p75,
+        "p75_ci_low": p75 and p75 * 0.9,
+        "p75_ci_high": p75 and p75 * 1.1,
+    }
+
+
+def test_dsa_report_charts_paediatric_p75_by_age_band_and_lists_every_band():
+    """Issue 14 item 5: per examination and dose type with a published band, P75 by age band (a point
+    per published band, its interval shaded); unpublished bands listed as "too few facilities" and
+    counted in the chart of rows by band; a code with no published band is not charted."""
+    import pyarrow as pa
+
+    from deliver.dsa_quality import PAEDIATRIC_TITLE
+    from deliver.package import DeliveryTable
+    from deliver.report import render_report
+
+    rows = [
+        _paediatric_row("0", 1, None),
+        _paediatric_row("1-4", 3, 0.12),
+        _paediatric_row("5-9", 4, 0.15),
+        _paediatric_row("10-14", 0, None),
+        _paediatric_row("5-9", 2, None, code="SAA0AD"),
+    ]
+    keys = ["year", "age_band", "procedure_code", "dose_type"]
+    tables = [DeliveryTable("dsa_drl_paediatric", keys, pa.Table.from_pylist(rows))]
+    manifest = {
+        "kind": "dsa",
+        "period": str(YEAR),
+        "year": YEAR,
+        "cut": "2026-06-01",
+        "code_version": "test",
+        "dbt_version": "test",
+        "input_files": [],
+        "provisional": False,
+        "parameters": {"small_cell_max_patients": 4},
+    }
+    diff = {"previous": None, "tables": {t.name: {"added": 0, "removed": 0, "changed": 0} for t in tables}}
+    html = render_report(manifest, tables, {}, diff)
+    drawn = _charts(html)
+
+    chart = drawn["Children, SSC0AA DAP: P75 by age band"]
+    assert _points_per_line(chart, "drl-paediatric-SSC0AA-DAP") == [2]  # 1-4 and 5-9
+    assert 'id="drl-paediatric-SSC0AA-DAP-ci"' in chart
+    assert {"0", "1-4", "5-9", "10-14"} <= _texts(chart)  # every band on the axis
+    assert "Children, SAA0AD DAP: P75 by age band" not in drawn
+    bars = drawn[PAEDIATRIC_TITLE]
+    assert len(re.findall(r'id="drl-paediatric-bar-\d+-\d+"', bars)) == 2 * 4  # 4 bands x 2 series
+    heading = html.index("<h3>Every examination, dose type and age band with a child&#39;s dose</h3>")
+    assert _table_row(html[heading:], "SAA0AD") == ["DAP", "5-9", "2", "2", "50", "too few facilities"]
