@@ -68,7 +68,9 @@ raa = build("raa")
             r"Opening and ending tag mismatch: Tjeneste line \d+ and Tjenest \(line \d+\)",
         ),
         (
-            raa[: len(raa) * 2 // 3],
+            # cut at the end of a line, so the parser's message does not depend on where in a tag
+            # two thirds of the file falls as the message model grows
+            raa[: raa.rindex(b"\n", 0, len(raa) * 2 // 3)],
             "not_well_formed",
             r"Premature end of data in tag \w+ line \d+ \(line \d+\)",
         ),
