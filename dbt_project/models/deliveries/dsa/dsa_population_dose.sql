@@ -104,14 +104,8 @@ labelled as (
 ),
 
 population as (
-    select
-        p.year,
-        cast(p.sex as varchar) as sex,
-        p.age_group,
-        coalesce(m.rhf_name, 'unknown') as residence_rhf_name,
-        p.population
-    from {{ ref('population') }} as p
-    left join {{ ref('dim_municipality') }} as m on m.municipality_number = p.municipality_number
+    select year, sex, age_group, residence_rhf_name, population
+    from {{ ref('int_deliveries__population') }}
 ),
 
 denominators as (
