@@ -20,8 +20,13 @@ DEFAULT_SUPPRESSION_MAX = 4
 
 
 def patient_count_columns(schema: pa.Schema) -> list[str]:
-    """Columns that count patients (n_patients, n_new_patients, ...)."""
-    return [f.name for f in schema if f.name.startswith("n_") and f.name.endswith("patients")]
+    """Columns that count patients (n_patients, n_new_patients, ...) or persons (n_persons,
+    n_persons_100msv_or_more, ...)."""
+    return [
+        f.name
+        for f in schema
+        if f.name.startswith("n_") and (f.name.endswith("patients") or f.name.startswith("n_persons"))
+    ]
 
 
 def small_cells(

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from deliver import charts
 from deliver.checks import manifest_suppression_max
+from deliver.cumulative_dose import cumulative_dose_sections
 from deliver.dsa_quality import quality_sections
 from deliver.formatting import MAX_DRL_CHARTS, fmt, is_published, table_rows
 from deliver.rt_quality import rt_quality_sections
@@ -254,6 +255,7 @@ def _sections(
         )
     if "dsa_population_dose" in trends:
         sections.append(trends["dsa_population_dose"])
+    sections += cumulative_dose_sections(delivered, year)  # recurrent imaging (cumulative_dose.py)
     if "rhf_rt_activity" in trends:
         sections.append(trends["rhf_rt_activity"])
     elif "rhf_rt_activity" in all_years:  # a warehouse without the time series: rhf_rt_activity's years

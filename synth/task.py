@@ -231,6 +231,7 @@ class InstitutionTask:
         for module in ("raa", "ord"):
             for ep in final[module]:
                 day = ep["start"].date().isoformat()
+                person = ep["person"].person_id
                 for p in ep["procs"]:
                     activity.add((ep["id"], p["nr"]))
                     codes = p["codes"]
@@ -247,10 +248,13 @@ class InstitutionTask:
                                 None,
                                 day,
                                 *waits,
+                                person,
                             )
                         )
                     elif len(codes) > 1 and codes[1].startswith("ZXM"):
-                        exams.append((org, ep["id"], p["nr"], codes[0], "ord", None, codes[1], day, *waits))
+                        exams.append(
+                            (org, ep["id"], p["nr"], codes[0], "ord", None, codes[1], day, *waits, person)
+                        )
         doses = []
         n_ind = n_rf = 0
         for r in final["rad"]:
@@ -379,6 +383,8 @@ EXAM_SCHEMA = pa.schema(
         ("referral_id", pa.string()),  # Henvisningsperiode/@henvisningsperiodeID, none without one
         ("seniority_date", pa.string()),  # its ansiennitetsdato
         ("wait_days", pa.int32()),  # examination date - ansiennitetsdato
+        # the synthetic person (world.Person.person_id): one person across institutions and years
+        ("person_id", pa.int64()),
     ]
 )
 DOSE_SCHEMA = pa.schema(

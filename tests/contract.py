@@ -26,6 +26,8 @@ DELIVERY_MODELS = (
     "dsa_zxm_completeness",
     "dsa_double_reporting",
     "dsa_drl_paediatric",
+    "dsa_cumulative_dose",
+    "dsa_cumulative_dose_by_group",
     "rhf_rt_activity",
     "rhf_rt_activity_trend",
     "rhf_rt_dose_plans",

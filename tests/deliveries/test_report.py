@@ -75,6 +75,25 @@ def _charts(html: str) -> dict[str, str]:
     return {unescape(title): svg for title, svg in zip(found, svgs, strict=True)}
 
 
+def _render_dsa(tables: list) -> str:
+    """report.html of a DSA delivery of `tables` (DeliveryTable) for YEAR, first version."""
+    from deliver.report import render_report
+
+    manifest = {
+        "kind": "dsa",
+        "period": str(YEAR),
+        "year": YEAR,
+        "cut": "2026-06-01",
+        "code_version": "test",
+        "dbt_version": "test",
+        "input_files": [],
+        "provisional": False,
+        "parameters": {"small_cell_max_patients": 4},
+    }
+    diff = {"previous": None, "tables": {t.name: {"added": 0, "removed": 0, "changed": 0} for t in tables}}
+    return render_report(manifest, tables, {}, diff)
+
+
 def _texts(svg: str) -> set[str]:
     return {unescape(t) for t in re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)}
 
@@ -206,7 +225,6 @@ def test_dsa_report_lists_drl_rows_with_too_few_facilities_apart_and_counts_impl
     import pyarrow as pa
 
     from deliver.package import DeliveryTable
-    from deliver.report import render_report
 
     drl = [
         _drl_row("SAA0AD", "DLP", 5, True, n_records_excluded_implausible=3),
@@ -228,19 +246,7 @@ def test_dsa_report_lists_drl_rows_with_too_few_facilities_apart_and_counts_impl
             pa.Table.from_pylist(population),
         ),
     ]
-    manifest = {
-        "kind": "dsa",
-        "period": str(YEAR),
-        "year": YEAR,
-        "cut": "2026-06-01",
-        "code_version": "test",
-        "dbt_version": "test",
-        "input_files": [],
-        "provisional": False,
-        "parameters": {"small_cell_max_patients": 4},
-    }
-    diff = {"previous": None, "tables": {t.name: {"added": 0, "removed": 0, "changed": 0} for t in tables}}
-    html = render_report(manifest, tables, {}, diff)
+    html = _render_dsa(tables)
     drawn = _charts(html)
 
     strips = [t for t in drawn if re.fullmatch(r"\S+ \S+: \d+ facilities, \d+ examinations", t)]
@@ -625,7 +631,6 @@ def test_dsa_report_charts_paediatric_p75_by_age_band_and_lists_every_band():
 
     from deliver.dsa_quality import PAEDIATRIC_TITLE
     from deliver.package import DeliveryTable
-    from deliver.report import render_report
 
     rows = [
         _paediatric_row("0", 1, None),
@@ -636,19 +641,7 @@ def test_dsa_report_charts_paediatric_p75_by_age_band_and_lists_every_band():
     ]
     keys = ["year", "age_band", "procedure_code", "dose_type"]
     tables = [DeliveryTable("dsa_drl_paediatric", keys, pa.Table.from_pylist(rows))]
-    manifest = {
-        "kind": "dsa",
-        "period": str(YEAR),
-        "year": YEAR,
-        "cut": "2026-06-01",
-        "code_version": "test",
-        "dbt_version": "test",
-        "input_files": [],
-        "provisional": False,
-        "parameters": {"small_cell_max_patients": 4},
-    }
-    diff = {"previous": None, "tables": {t.name: {"added": 0, "removed": 0, "changed": 0} for t in tables}}
-    html = render_report(manifest, tables, {}, diff)
+    html = _render_dsa(tables)
     drawn = _charts(html)
 
     chart = drawn["Children, SSC0AA DAP: P75 by age band"]
@@ -660,3 +653,111 @@ def test_dsa_report_charts_paediatric_p75_by_age_band_and_lists_every_band():
     assert len(re.findall(r'id="drl-paediatric-bar-\d+-\d+"', bars)) == 2 * 4  # 4 bands x 2 series
     heading = html.index("<h3>Every examination, dose type and age band with a child&#39;s dose</h3>")
     assert _table_row(html[heading:], "SAA0AD") == ["DAP", "5-9", "2", "2", "50", "too few facilities"]
+
+
+# --- recurrent imaging (issue 14 item 7; deliver/cumulative_dose.py) ----------------------------------
+
+
+def _cumulative_row(age: str, window: int, n: int | None, share: float | None, p95: float | None) -> dict:
+    return {
+        "year": YEAR,
+        "window_years": window,
+        "age_group": age,
+        "sex": "all",
+        "residence_rhf_name": "all",
+        "window_first_year": YEAR - window + 1,
+        "years_in_window": min(window, 3),
+        "is_complete_window": window <= 3,
+        "threshold_msv": 100,
+        "n_persons": n,
+        "n_persons_100msv_or_more": None if share is None or n is None else round(share * n),
+        "share_100msv_or_more": share,
+        "median_msv": p95 and p95 / 4,
+        "p95_msv": p95,
+    }
+
+
+def test_dsa_report_charts_the_cumulative_dose_share_and_p95_by_age_group_and_window():
+    """A bar per age group and window (1 and 5 years) of the share at or above 100 mSv and of the P95,
+    ages in order ('unknown' last); the national rows as a table; a 5-year window on fewer years
+    named in a note; the contributing examination groups of the longest window as bars."""
+    import pyarrow as pa
+
+    from deliver.cumulative_dose import contributors_title, p95_title, share_title
+    from deliver.package import DeliveryTable
+
+    rows = [
+        _cumulative_row("all", 1, 100, 0.02, 30.0),
+        _cumulative_row("all", 5, 150, 0.08, 120.0),
+        _cumulative_row("60-69", 1, 40, 0.05, 60.0),
+        _cumulative_row("60-69", 5, 60, 0.2, 200.0),
+        _cumulative_row("18-29", 1, 20, 0.0, 10.0),
+        _cumulative_row("18-29", 5, 30, None, 25.0),  # share blanked: no bar
+        _cumulative_row("unknown", 1, 5, 0.0, 2.0),
+        {**_cumulative_row("60-69", 1, 7, 0.0, 1.0), "sex": "1"},  # not drawn: one sex
+    ]
+    contributors = [
+        {
+            "year": YEAR,
+            "window_years": w,
+            "examination_group": g,
+            "n_persons": n,
+            "n_examinations": n and 2 * n,
+            "dose_msv": d,
+            "threshold_msv": 100,
+        }
+        for w, g, n, d in [(5, "CT abdomen", 10, 600.0), (5, "CT chest", None, None), (1, "CT head", 6, 90.0)]
+    ]
+    keys = ["year", "window_years", "age_group", "sex", "residence_rhf_name"]
+    tables = [
+        DeliveryTable("dsa_cumulative_dose", keys, pa.Table.from_pylist(rows)),
+        DeliveryTable(
+            "dsa_cumulative_dose_by_group",
+            ["year", "window_years", "examination_group"],
+            pa.Table.from_pylist(contributors),
+        ),
+    ]
+    html = _render_dsa(tables)
+    drawn = _charts(html)
+
+    assert "<h2>Cumulative dose from recurrent imaging</h2>" in html
+    chart = drawn[share_title(100, YEAR)]
+    # 3 age groups x 2 windows; the blanked share a bar of no height
+    assert len(re.findall(r'id="cumulative-share-bar-\d+-\d+"', chart)) == 3 * 2
+    texts = _texts(chart)
+    assert {"18-29", "60-69", "unknown", "1 year", "5 years"} <= texts
+    ticks = [
+        t for t in re.findall(r"<text\b[^>]*>([^<]*)</text>", chart) if t in ("18-29", "60-69", "unknown")
+    ]
+    assert ticks[:3] == ["18-29", "60-69", "unknown"]
+    assert "(2 age group x window shares blanked or without a row)" in html  # 18-29 and unknown, 5 years
+    assert len(re.findall(r'id="cumulative-p95-bar-\d+-\d+"', drawn[p95_title(YEAR)])) == 3 * 2
+    assert "5 years hold fewer years" in html
+    heading = html.index("<h3>All persons, by window</h3>")
+    assert _table_row(html[heading:], "1 year")[:3] == ["1", "100", "2"]
+    assert _table_row(html[heading:], "5 years")[:3] == ["3", "150", "12"]
+    chart = drawn[contributors_title(5, YEAR)]
+    assert len(re.findall(r'id="cumulative-contributors-bar-\d+"', chart)) == 2
+    assert {"CT abdomen", "600 mSv; 20 examinations of 10 persons"} <= _texts(chart)
+    assert "CT head" not in _texts(chart)
+
+
+def test_dsa_delivery_has_the_cumulative_dose_tables_and_section(harness, tmp_path):
+    """Every dsa_* table is delivered: the two cumulative-dose tables too, and report.html draws the
+    share by age group for the delivery year."""
+    from deliver.cumulative_dose import share_title
+
+    folder = deliver_from(harness, _serve(harness.db, tmp_path / "data"), "dsa", year=YEAR, cut=CUT)
+    for table in ("dsa_cumulative_dose", "dsa_cumulative_dose_by_group"):
+        assert (folder / f"{table}.parquet").is_file() and (folder / f"{table}.csv").is_file(), table
+    rows = pq.read_table(folder / "dsa_cumulative_dose.parquet").to_pylist()
+    assert rows and {r["year"] for r in rows} == {YEAR} and {r["window_years"] for r in rows} == {1, 5}
+    html = (folder / "report.html").read_text()
+    assert "<h2>Cumulative dose from recurrent imaging</h2>" in html
+    ages = {
+        r["age_group"]
+        for r in rows
+        if r["sex"] == "all" and r["residence_rhf_name"] == "all" and r["age_group"] != "all"
+    }
+    chart = _charts(html)[share_title(100, YEAR)]
+    assert len(re.findall(r'id="cumulative-share-bar-\d+-\d+"', chart)) == 2 * len(ages) > 0

@@ -31,6 +31,23 @@ def test_small_cells_flags_only_patient_counts_from_1_to_4():
     assert small_cells({"ok": pa.table({"n_patients": [0, 5, 100]})}) == {}
 
 
+def test_small_cells_flags_person_counts_too():
+    """dsa_cumulative_dose counts persons: n_persons and its "of which" columns are checked alike."""
+    table = pa.table(
+        {
+            "n_persons": [5, 3],
+            "n_persons_100msv_or_more": [0, 2],
+            "n_persons_top_group": [None, 1],
+            "n_examinations": [1, 2],  # not a count of persons
+        }
+    )
+    assert small_cells({"dsa_cumulative_dose": table}) == {
+        "dsa_cumulative_dose.n_persons": 1,
+        "dsa_cumulative_dose.n_persons_100msv_or_more": 1,
+        "dsa_cumulative_dose.n_persons_top_group": 1,
+    }
+
+
 def test_parquet_tables_reads_a_delivery_folder(tmp_path):
     pq.write_table(pa.table({"n_patients": [3]}), tmp_path / "rhf_rt_migration.parquet")
     (tmp_path / "rhf_rt_migration.csv").write_text("n_patients\n3\n")
