@@ -27,13 +27,15 @@ YEAR = 2025
 COPIED = [
     "models/deliveries",
     "models/intermediate/deliveries",
+    "models/intermediate/builds",
     "macros/deliveries",
+    "macros/build_years.sql",
     "macros/generate_schema_name.sql",
     "tests/generic",
     "seeds/deliveries",
     "dbt_project.yml",
 ]
-REF = re.compile(r"""\bref\(\s*['"](\w+)['"]\s*\)""")
+REF = re.compile(r"""\b(?:ref|build_year_input)\(\s*['"](\w+)['"]""")
 # The real project's profile name, pointing at the test's own DuckDB file.
 PROFILES_YML = """\
 stralebruk:

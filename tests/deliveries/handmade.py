@@ -267,8 +267,12 @@ def _tables(seed: int, year: int, n_exams: int, n_series: int) -> dict[str, tupl
             [(row[0], None if i % 20 == 0 else 3 + (i * 7) % 45) for i, row in enumerate(series)],
         ),
         "int_referrals__examination_waits": (
-            ["examination_id", "wait_days"],
-            [(r[0], None if i % 30 == 0 else (i * 3) % 70) for i, r in enumerate(exams) if r[1] == "raa"],
+            ["examination_id", "examination_date", "wait_days"],
+            [
+                (r[0], r[5], None if i % 30 == 0 else (i * 3) % 70)
+                for i, r in enumerate(exams)
+                if r[1] == "raa"
+            ],
         ),
         # one episode id the first institution reused (counted in dsa_reporting_completeness)
         "int_episode_id_reuses": (

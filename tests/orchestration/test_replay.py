@@ -15,6 +15,7 @@ import itertools
 import json
 import math
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -86,6 +87,20 @@ def _table_rows(folder: Path) -> dict[str, list[tuple]]:
     return tables
 
 
+def _rebuilt_years(build_warehouse: Path) -> set[int] | None:
+    """The years the last build recomputed in the year-partitioned delivery tables: those whose
+    fingerprint (int_build_fingerprints) differs from the build before; None after a full refresh."""
+    with duckdb.connect(str(build_warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select build_no, input_name, year, n_rows, row_hash from intermediate.int_build_fingerprints"
+        ).fetchall()
+    last = max(r[0] for r in rows)
+    if last == 1:
+        return None
+    now, before = ({r[1:3]: r[3:] for r in rows if r[0] == n} for n in (last, last - 1))
+    return {key[1] for key in now.keys() | before.keys() if now.get(key) != before.get(key)}
+
+
 def _marts(path: Path) -> dict[str, list[tuple]]:
     """Every table of schema marts, rows in a stable order."""
     with duckdb.connect(str(path), read_only=True) as con:
@@ -114,6 +129,7 @@ def replay(tmp_path_factory, dbt_manifest):
         truth = generate(inbox, years=YEARS, as_of=as_of, scale=SCALE, seed=SEED, progress=False)
         code, output = _run(paths.data_dir, inbox)
         assert code == 0, output[-4000:]
+        rebuilt = _rebuilt_years(paths.build_warehouse)
         folders = _folders(paths)
         served_at = paths.served_warehouse.stat().st_mtime_ns
         again, output_again = _run(paths.data_dir, inbox)
@@ -121,11 +137,15 @@ def replay(tmp_path_factory, dbt_manifest):
             {
                 "as_of": as_of,
                 "output": output,
+                "rebuilt_years": rebuilt,
                 "folders": folders,
                 "served_at": served_at,
                 "again": (again, output_again, _folders(paths), paths.served_warehouse.stat().st_mtime_ns),
             }
         )
+    # what the incremental builds served, before the full refresh below replaces it
+    shutil.copy(paths.served_warehouse, root / "served_incremental.duckdb")
+    history[-1]["served_copy"] = root / "served_incremental.duckdb"
     # the same data rebuilt from scratch: a new served file, the same content, no new delivery
     code, output = _run(paths.data_dir, inbox, full_refresh=True)
     assert code == 0, output[-4000:]
@@ -177,14 +197,25 @@ def test_each_delivery_version_differs_from_the_one_before(replay):
 
 
 def test_after_the_last_arrival_the_marts_equal_a_one_shot_run(replay, tmp_path):
-    paths, inbox, _, _ = replay
+    paths, inbox, _, history = replay
     one_shot = Paths.from_env(tmp_path / "one_shot")
     code, output = _run(one_shot.data_dir, inbox)
     assert code == 0, output[-4000:]
-    replayed, fresh = _marts(paths.served_warehouse), _marts(one_shot.served_warehouse)
-    assert replayed.keys() == fresh.keys()
-    differing = [name for name in replayed if not _same(replayed[name], fresh[name])]
-    assert not differing, differing
+    fresh = _marts(one_shot.served_warehouse)
+    # both what the incremental builds served and the final full refresh of the same data
+    for served in (history[-2]["served_copy"], paths.served_warehouse):
+        replayed = _marts(served)
+        assert replayed.keys() == fresh.keys()
+        differing = [name for name in replayed if not _same(replayed[name], fresh[name])]
+        assert not differing, (served, differing)
+
+
+def test_an_arrival_rebuilds_only_the_years_it_changed(replay):
+    _, _, _, history = replay
+    first, *later = [step["rebuilt_years"] for step in history[: len(ARRIVALS)]]
+    assert first is None  # a full refresh: every year
+    # the last arrival holds 2025's last tertial and its corrections: 2023 stays as it was
+    assert later[-1] and YEARS[0] not in later[-1], later
 
 
 def test_after_the_last_arrival_the_marts_equal_the_truth_per_year(replay):

@@ -26,7 +26,7 @@
             modality,
             is_ionising,
             person_key
-        from {{ ref('int_deliveries__imaging_examinations') }}
+        from {{ build_year_input('int_deliveries__imaging_examinations') }}
         union all
         select
             year,
@@ -38,7 +38,7 @@
             modality,
             is_ionising,
             person_key
-        from {{ ref('int_deliveries__imaging_examinations') }}
+        from {{ build_year_input('int_deliveries__imaging_examinations') }}
         where is_private_provider
     ) as examinations
     group by {{ keys | join(', ') }}

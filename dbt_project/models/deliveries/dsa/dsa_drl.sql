@@ -1,3 +1,4 @@
+{{ config(**incremental_by_year()) }}
 {#- One row per year x examination code x dose type: the national DRL as ICRP 135 defines it (P75 of
     the facility typical values of facilities with the minimum sample), P25 and P50 (the achievable
     dose), and a percentile bootstrap 95 % interval for P75 (macro drl_national, shared with
@@ -5,7 +6,9 @@
     with is_published false and its percentiles and interval null (a "national" value from one or two
     rooms is no DRL). Compared with DSA's published values. -#}
 with
-{{ drl_national(ref('int_deliveries__facility_typical_values'), ['year', 'procedure_code', 'dose_type']) }},
+{{ drl_national(
+    build_year_input('int_deliveries__facility_typical_values'), ['year', 'procedure_code', 'dose_type']
+) }},
 
 reference as (
     select

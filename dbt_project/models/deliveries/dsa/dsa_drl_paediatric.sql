@@ -1,3 +1,4 @@
+{{ config(**incremental_by_year()) }}
 {#- One row per year x paediatric age band x examination code x dose type: the national DRL of children
     by the method of dsa_drl (macro drl_national: P25, P50, P75 of the facility typical values of
     facilities with the minimum sample, the bootstrap 95 % interval of P75, published from
@@ -14,7 +15,7 @@ with children as (
     select *
     from (
         select *, {{ paediatric_age_band('age') }} as age_band
-        from {{ ref('int_deliveries__imaging_examinations') }}
+        from {{ build_year_input('int_deliveries__imaging_examinations') }}
     ) as banded
     where age_band is not null
 ),

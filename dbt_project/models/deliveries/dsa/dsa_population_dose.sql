@@ -1,3 +1,4 @@
+{{ config(**incremental_by_year()) }}
 {#- One row per year x modality group (CT, X-ray, nuclear medicine ...) x breakdown x breakdown value:
     examination frequency and collective effective dose by the EU Radiation Protection 154 method.
 
@@ -13,7 +14,7 @@
 with examinations as (
     select
         e.*, d.examination_group, d.has_coefficient, d.has_measured_dose, d.effective_dose_msv, d.dose_source
-    from {{ ref('int_deliveries__imaging_examinations') }} as e
+    from {{ build_year_input('int_deliveries__imaging_examinations') }} as e
     inner join
         {{ ref('int_deliveries__examination_effective_doses') }} as d
         on d.examination_id = e.examination_id

@@ -1,13 +1,14 @@
+{{ config(**incremental_by_year()) }}
 {#- One row per year x month x institution: how completely the institution reports ionising activity
     and its dose (docs/domain.md section 4). Institution-level quality figures, not patient counts: not
     suppressed. -#}
 with examinations as (
     -- every examination: an unknown code is classed non-ionising, so it is counted before that filter
-    select * from {{ ref('int_deliveries__imaging_examinations') }}
+    select * from {{ build_year_input('int_deliveries__imaging_examinations') }}
 ),
 
 doses as (
-    select * from {{ ref('int_deliveries__imaging_doses') }}
+    select * from {{ build_year_input('int_deliveries__imaging_doses') }}
 ),
 
 with_dose as (
@@ -35,7 +36,7 @@ dose_quality as (
         institution_orgnr,
         count(*) filter (where not has_activity) as n_dose_without_activity,
         count(*) filter (where not is_unit_known) as n_uninterpretable_units
-    from {{ ref('int_deliveries__dose_records') }}
+    from {{ build_year_input('int_deliveries__dose_records') }}
     group by year, month, institution_orgnr
 ),
 
@@ -46,7 +47,7 @@ reused_ids as (
         cast(extract(month from episode_date) as integer) as month,
         institution_orgnr,
         count(*) as n_reused_episode_ids
-    from {{ ref('int_episode_id_reuses') }}
+    from {{ build_year_input('int_episode_id_reuses', 'extract(year from episode_date)') }}
     group by all
 ),
 

@@ -1,3 +1,4 @@
+{{ config(**incremental_by_year()) }}
 {#- One row per year x month x region basis x RHF x HF x modality: examinations and image-guided ZXM
     procedures, and the unique patients behind them (docs/domain.md section 1; the cells:
     macro imaging_activity_cells).

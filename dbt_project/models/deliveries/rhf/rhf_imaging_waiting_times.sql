@@ -1,3 +1,4 @@
+{{ config(**incremental_by_year()) }}
 {#- One row per year x month x RHF x HF x modality of the reporting institution (as
     rhf_imaging_activity's 'provider' rows): waiting times for radiology (docs/domain.md section 8),
     the days from the examination's referral period's ansiennitetsdato to the examination date
@@ -23,7 +24,7 @@ with examinations as (
         e.source_module,
         e.person_key,
         w.wait_days
-    from {{ ref('int_deliveries__imaging_examinations') }} as e
+    from {{ build_year_input('int_deliveries__imaging_examinations') }} as e
     left join {{ ref('int_referrals__examination_waits') }} as w on w.examination_id = e.examination_id
 ),
 

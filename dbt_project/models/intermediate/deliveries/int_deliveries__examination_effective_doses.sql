@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 {#- One row per ionising examination (int_deliveries__imaging_examinations, is_ionising): its effective
     dose by the EU RP 154 method and where the value comes from (docs/domain.md section 6). Precedence,
     first that applies:

@@ -1,0 +1,130 @@
+{#- Delivery tables partitioned by year (README, "A registry that lives for years").
+
+    A year's rows of a per-year delivery table depend only on that year's rows of its inputs, the
+    seeds, the delivery parameters and whether the year is still provisional. int_build_fingerprints
+    records, at every build, a fingerprint of each input's rows per year and of that state; a year
+    whose fingerprint changed since the build before (or appeared, or vanished) is a build year. A
+    model configured with incremental_by_year() recomputes only the build years: its pre-hook
+    deletes their rows, its inputs are read through build_year_input() (only the build years' rows),
+    and the rows it selects are appended. Exact by construction, whatever changed the inputs (a new
+    file, a B resend of last year, an E change, a new ide file, a year turning final); no rule of
+    what a file touches is written twice. Any other change (the dbt project, a lake part rewritten)
+    makes the whole build a full refresh (orchestration/incremental.py), and on a full refresh every
+    year is a build year. -#}
+
+{#- The row-level inputs of the year-partitioned tables, each with the expression of its year. -#}
+{% macro build_year_inputs() -%}
+    {{ return({
+        'int_deliveries__imaging_examinations': 'year',
+        'int_deliveries__imaging_doses': 'year',
+        'int_referrals__examination_waits': 'extract(year from examination_date)',
+        'int_episode_id_reuses': 'extract(year from episode_date)',
+        'int_deliveries__population': 'year',
+    }) }}
+{%- endmacro %}
+
+{#- The config of a year-partitioned table: incremental, its build years deleted before the append. -#}
+{% macro incremental_by_year() -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'pre_hook': ["{{ forget_build_fingerprints() }}", "{{ delete_build_years() }}"],
+        'meta': {'partitioned_by': 'year'},
+    }) }}
+{%- endmacro %}
+
+{#- SQL true for the rows of the years this build recomputes: true on a full build (or while dbt
+    parses), false when no year changed. -#}
+{% macro build_years_filter(year_column='year') -%}
+    {%- set years = build_years() -%}
+    {%- if years is none -%}
+        true
+    {%- elif years | length == 0 -%}
+        false
+    {%- else -%}
+        {{ year_column }} in ({{ years | join(', ') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The input `name` as a relation holding only the build years' rows (the plain ref on a full build). -#}
+{% macro build_year_input(name, year_column='year') -%}
+    {%- set relation = ref(name) -%}
+    {%- set filter = build_years_filter(year_column) -%}
+    {%- if filter == 'true' -%}
+        {{ relation }}
+    {%- else -%}
+        (select * from {{ relation }} where {{ filter }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A year-partitioned table built without int_build_fingerprints (a partial `dbt build --select`,
+    perhaps with other --vars) recomputes every year, and its rows then match no recorded
+    fingerprint: the record is cleared, so the next build recomputes every year again. -#}
+{% macro forget_build_fingerprints() -%}
+    {%- if execute and is_incremental() and not build_fingerprints_selected() -%}
+        {%- set fingerprints = load_relation(ref('int_build_fingerprints')) -%}
+        {%- if fingerprints is not none -%}
+            delete from {{ fingerprints }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro build_fingerprints_selected() -%}
+    {{ return('model.' ~ project_name ~ '.int_build_fingerprints' in selected_resources) }}
+{%- endmacro %}
+
+{% macro delete_build_years() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ build_years_filter('year') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The years whose fingerprint differs between this build and the one before, or none (every year):
+    not incremental, or the fingerprints were not rebuilt in this invocation (a partial selection
+    must not trust the last build's record). -#}
+{% macro build_years() -%}
+    {%- if not execute -%}
+        {#- while parsing: the dependency (a unit test, never incremental, must not need the model) -#}
+        {%- do ref('int_build_fingerprints') -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if model.resource_type != 'model' or model.config.get('meta', {}).get('partitioned_by') != 'year'
+        or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set fingerprints = ref('int_build_fingerprints') -%}
+    {%- if not build_fingerprints_selected() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set query -%}
+        with builds as (
+            select max(build_no) as current_no from {{ fingerprints }}
+        ),
+        current_build as (
+            select f.* from {{ fingerprints }} as f, builds as b where f.build_no = b.current_no
+        ),
+        previous_build as (
+            select f.* from {{ fingerprints }} as f, builds as b where f.build_no = b.current_no - 1
+        ),
+        changed as (
+            select coalesce(c.year, p.year) as year
+            from current_build as c
+            full outer join previous_build as p
+                on p.input_name = c.input_name and p.year is not distinct from c.year
+            where c.row_hash is distinct from p.row_hash or c.n_rows is distinct from p.n_rows
+        )
+        select
+            -- no build to compare with, or rows without a year changed: every year
+            (select count(*) from previous_build) = 0
+            or exists (select 1 from changed where year is null) as every_year,
+            coalesce((select string_agg(distinct cast(year as varchar), ',' order by cast(year as varchar))
+                from changed), '') as years
+    {%- endset -%}
+    {%- set result = run_query(query) -%}
+    {%- if result.columns[0].values()[0] -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set years = result.columns[1].values()[0] -%}
+    {{ return(years.split(',') if years else []) }}
+{%- endmacro %}
