@@ -29,7 +29,7 @@
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
-        'pre_hook': ["{{ forget_build_fingerprints() }}", "{{ delete_build_years() }}"],
+        'pre_hook': "{{ delete_build_years() }}",
         'meta': {'partitioned_by': 'year'},
     }) }}
 {%- endmacro %}
@@ -58,13 +58,22 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A year-partitioned table built without int_build_fingerprints (a partial `dbt build --select`,
-    perhaps with other --vars) recomputes every year, and its rows then match no recorded
-    fingerprint: the record is cleared, so the next build recomputes every year again. -#}
+{#- on-run-end: year-partitioned tables built without int_build_fingerprints (a partial
+    `dbt build --select`, perhaps with other --vars) recomputed every year, and their rows then match
+    no recorded fingerprint: the record is cleared, so the next build recomputes every year again.
+    Once per invocation, after the models (in a pre-hook, two models deleting at once conflict). -#}
 {% macro forget_build_fingerprints() -%}
-    {%- if execute and is_incremental() and not build_fingerprints_selected() -%}
-        {%- set fingerprints = load_relation(ref('int_build_fingerprints')) -%}
-        {%- if fingerprints is not none -%}
+    {%- if execute and not build_fingerprints_selected() -%}
+        {%- set partitioned = [] -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- if node.unique_id in selected_resources and node.resource_type == 'model'
+                and node.config.get('meta', {}).get('partitioned_by') == 'year' -%}
+                {%- do partitioned.append(node.name) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set node = graph.nodes['model.' ~ project_name ~ '.int_build_fingerprints'] -%}
+        {%- set fingerprints = adapter.get_relation(node.database, node.schema, node.alias) -%}
+        {%- if partitioned and fingerprints is not none -%}
             delete from {{ fingerprints }}
         {%- endif -%}
     {%- endif -%}
