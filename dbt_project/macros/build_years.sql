@@ -1,7 +1,7 @@
 {#- Delivery tables partitioned by year (README, "A registry that lives for years").
 
     A year's rows of a per-year delivery table depend only on that year's rows of its inputs, the
-    seeds, the delivery parameters and whether the year is still provisional. int_build_fingerprints
+    seeds, the delivery parameters and whether the year is still provisional. int_deliveries__build_fingerprints
     records, at every build, a fingerprint of each input's rows per year and of that state; a year
     whose fingerprint changed since the build before (or appeared, or vanished) is a build year. A
     model configured with incremental_by_year() recomputes only the build years: its pre-hook
@@ -58,7 +58,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- on-run-end: year-partitioned tables built without int_build_fingerprints (a partial
+{#- on-run-end: year-partitioned tables built without int_deliveries__build_fingerprints (a partial
     `dbt build --select`, perhaps with other --vars) recomputed every year, and their rows then match
     no recorded fingerprint: the record is cleared, so the next build recomputes every year again.
     Once per invocation, after the models (in a pre-hook, two models deleting at once conflict). -#}
@@ -71,7 +71,7 @@
                 {%- do partitioned.append(node.name) -%}
             {%- endif -%}
         {%- endfor -%}
-        {%- set node = graph.nodes['model.' ~ project_name ~ '.int_build_fingerprints'] -%}
+        {%- set node = graph.nodes['model.' ~ project_name ~ '.int_deliveries__build_fingerprints'] -%}
         {%- set fingerprints = adapter.get_relation(node.database, node.schema, node.alias) -%}
         {%- if partitioned and fingerprints is not none -%}
             delete from {{ fingerprints }}
@@ -80,7 +80,7 @@
 {%- endmacro %}
 
 {% macro build_fingerprints_selected() -%}
-    {{ return('model.' ~ project_name ~ '.int_build_fingerprints' in selected_resources) }}
+    {{ return('model.' ~ project_name ~ '.int_deliveries__build_fingerprints' in selected_resources) }}
 {%- endmacro %}
 
 {% macro delete_build_years() -%}
@@ -95,14 +95,14 @@
 {% macro build_years() -%}
     {%- if not execute -%}
         {#- while parsing: the dependency (a unit test, never incremental, must not need the model) -#}
-        {%- do ref('int_build_fingerprints') -%}
+        {%- do ref('int_deliveries__build_fingerprints') -%}
         {{ return(none) }}
     {%- endif -%}
     {%- if model.resource_type != 'model' or model.config.get('meta', {}).get('partitioned_by') != 'year'
         or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set fingerprints = ref('int_build_fingerprints') -%}
+    {%- set fingerprints = ref('int_deliveries__build_fingerprints') -%}
     {%- if not build_fingerprints_selected() -%}
         {{ return(none) }}
     {%- endif -%}

@@ -27,7 +27,6 @@ YEAR = 2025
 COPIED = [
     "models/deliveries",
     "models/intermediate/deliveries",
-    "models/intermediate/builds",
     "macros/deliveries",
     "macros/build_years.sql",
     "macros/generate_schema_name.sql",

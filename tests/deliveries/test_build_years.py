@@ -135,7 +135,8 @@ def test_a_partial_build_recomputes_every_year_and_forgets_the_record(harness, t
     harness.dbt("run", "--select", "dsa_drl", "--vars", "{drl_min_facilities: 2}", db=partial)
     assert _marked_rows(partial) == 0
     with duckdb.connect(str(partial), read_only=True) as con:
-        assert con.execute("select count(*) from intermediate.int_build_fingerprints").fetchall() == [(0,)]
+        record = "select count(*) from intermediate.int_deliveries__build_fingerprints"
+        assert con.execute(record).fetchall() == [(0,)]
     # so the next whole build (default parameters again) recomputes every year of every table
     _mark_built_year(partial)
     harness.dbt("run", db=partial)

@@ -89,10 +89,12 @@ def _table_rows(folder: Path) -> dict[str, list[tuple]]:
 
 def _rebuilt_years(build_warehouse: Path) -> set[int] | None:
     """The years the last build recomputed in the year-partitioned delivery tables: those whose
-    fingerprint (int_build_fingerprints) differs from the build before; None after a full refresh."""
+    fingerprint (int_deliveries__build_fingerprints) differs from the build before; None after a
+    full refresh."""
     with duckdb.connect(str(build_warehouse), read_only=True) as con:
         rows = con.execute(
-            "select build_no, input_name, year, n_rows, row_hash from intermediate.int_build_fingerprints"
+            "select build_no, input_name, year, n_rows, row_hash"
+            " from intermediate.int_deliveries__build_fingerprints"
         ).fetchall()
     last = max(r[0] for r in rows)
     if last == 1:
