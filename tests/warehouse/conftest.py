@@ -75,3 +75,10 @@ def built_warehouse(tmp_path_factory) -> Built:
     return Built(
         paths, json.loads(Path(manifest).read_text()), Path(manifest).parent, build, docs, docs_dir / "target"
     )
+
+
+def dict_rows(con, sql: str) -> list[dict]:
+    """The rows of a query as {column: value} dicts."""
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

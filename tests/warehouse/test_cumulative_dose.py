@@ -24,7 +24,7 @@ import duckdb
 import pytest
 
 from orchestration.settings import Paths
-from tests.warehouse.conftest import run_dbt
+from tests.warehouse.conftest import dict_rows, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -77,12 +77,6 @@ def con(built):
     c.close()
 
 
-def _dicts(con, sql: str) -> list[dict]:
-    cur = con.execute(sql)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
 def _quantile(values: list[float], q: float) -> float:
     """Linear interpolation between order statistics (DuckDB's quantile_cont)."""
     s = sorted(values)
@@ -94,11 +88,10 @@ def _quantile(values: list[float], q: float) -> float:
 @pytest.fixture(scope="module")
 def expected(con, built) -> dict[tuple, dict]:
     """(year, window, person_key) -> the person's window, recomputed from the truth's examinations."""
-    exams = _dicts(con, EXAMINATIONS.format(truth=built[1]))
+    exams = dict_rows(con, EXAMINATIONS.format(truth=built[1]))
     assert exams
-    first = min(
-        r["year"] for r in _dicts(con, "select year from intermediate.int_deliveries__imaging_examinations")
-    )
+    years = dict_rows(con, "select year from intermediate.int_deliveries__imaging_examinations")
+    first = min(r["year"] for r in years)
     by_person: dict[str, list[dict]] = defaultdict(list)
     for e in exams:
         by_person[e["person_key"]].append(e)
@@ -144,7 +137,7 @@ def test_person_keys_link_each_truth_person_across_institutions(expected):
 
 
 def test_per_person_windows_match_the_truth(con, expected):
-    rows = _dicts(con, "select * from intermediate.int_deliveries__person_cumulative_doses")
+    rows = dict_rows(con, "select * from intermediate.int_deliveries__person_cumulative_doses")
     got = {(r["year"], r["window_years"], r["person_key"]): r for r in rows}
     assert set(got) == set(expected)
     for key, want in expected.items():
@@ -170,7 +163,7 @@ def test_cells_match_the_truth(con, expected):
             (p["age_group"], "all"), (p["sex"], "all"), (p["residence_rhf_name"], "all")
         ):
             cells[(year, window, age, sex, region)].append(p)
-    rows = _dicts(con, "select * from marts.dsa_cumulative_dose")
+    rows = dict_rows(con, "select * from marts.dsa_cumulative_dose")
     got = {(r["year"], r["window_years"], r["age_group"], r["sex"], r["residence_rhf_name"]): r for r in rows}
     assert set(got) == set(cells)
     for key, persons in cells.items():
@@ -196,7 +189,7 @@ def test_contributors_match_the_truth(con, expected):
             g["n"] += 1
             g["dose"] += e["effective_dose_msv"]
         groups[(year, window, p["top_examination_group"])]["top"].add(key)
-    rows = _dicts(con, "select * from marts.dsa_cumulative_dose_by_group")
+    rows = dict_rows(con, "select * from marts.dsa_cumulative_dose_by_group")
     got = {(r["year"], r["window_years"], r["examination_group"]): r for r in rows}
     assert set(got) == set(groups) and groups
     for key, g in groups.items():

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from orchestration.settings import Paths
-from tests.warehouse.conftest import run_dbt
+from tests.warehouse.conftest import dict_rows, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -94,15 +94,9 @@ def delivered_con(built_warehouse, tmp_path_factory):
     con.close()
 
 
-def _dicts(con, sql: str) -> list[dict]:
-    cur = con.execute(sql)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
 def _truth_series(con, built) -> list[dict]:
     path = built.truth_dir / "current" / "rt_series.parquet"
-    rows = _dicts(con, TRUTH_SERIES.format(path=path))
+    rows = dict_rows(con, TRUTH_SERIES.format(path=path))
     assert rows
     for r in rows:
         r["fractions"] = round(r["planned_total_dose_gy"] / r["dose_per_fraction_gy"])
@@ -159,7 +153,7 @@ def test_the_generated_series_are_classified(open_con, built_warehouse):
 
 def test_indicators_equal_the_truth_without_suppression(open_con, built_warehouse):
     expected = _expected_indicators(_truth_series(open_con, built_warehouse))
-    rows = _dicts(open_con, "select * from marts.rhf_rt_fractionation")
+    rows = dict_rows(open_con, "select * from marts.rhf_rt_fractionation")
     delivered = {(r["year"], r["rhf_name"], r["hf_name"], r["indicator"]): r for r in rows}
     assert len(delivered) == len(rows)
     assert delivered.keys() == expected.keys()
@@ -178,7 +172,7 @@ def test_median_eqd2_equals_the_truth_without_suppression(open_con, built_wareho
     by_cell: dict[tuple, list[float]] = defaultdict(list)
     for s in _truth_series(open_con, built_warehouse):
         by_cell[tuple(s[k] for k in CELL)].append(s["eqd2"])
-    rows = _dicts(open_con, "select * from marts.rhf_rt_eqd2")
+    rows = dict_rows(open_con, "select * from marts.rhf_rt_eqd2")
     delivered = {tuple(r[k] for k in CELL): r for r in rows}
     assert delivered.keys() == by_cell.keys()
     for key, values in by_cell.items():
@@ -192,7 +186,7 @@ def test_patient_rates_count_persons_over_the_generated_population(open_con, bui
     """Persons once a year (their first series' region and age group) from the marts, over the
     population the generator wrote (truth population.csv, summed per RHF of residence)."""
     population = built_warehouse.truth_dir / "population.csv"
-    expected = _dicts(
+    expected = dict_rows(
         open_con,
         f"""
         with persons as (
@@ -219,7 +213,7 @@ def test_patient_rates_count_persons_over_the_generated_population(open_con, bui
         where c.region is not null and c.age_group is not null
         group by all""",
     )
-    rows = _dicts(
+    rows = dict_rows(
         open_con,
         "select * from marts.rhf_rt_patient_rates where 'all' not in (residence_rhf_name, age_group)",
     )
@@ -230,7 +224,7 @@ def test_patient_rates_count_persons_over_the_generated_population(open_con, bui
         assert (row["n_patients"], row["population"]) == (e["n_patients"], e["population"]), e
         assert math.isclose(row["per_1000_inhabitants"], 1000 * e["n_patients"] / e["population"])
     # the 'all' rows are the sums (each person once a year)
-    (total,) = _dicts(
+    (total,) = dict_rows(
         open_con,
         f"""select sum(n_patients) as n from marts.rhf_rt_patient_rates
         where residence_rhf_name = 'all' and age_group = 'all' and year = {built_warehouse.truth["year"]}""",
@@ -247,8 +241,8 @@ def test_delivered_tables_are_suppressed_and_what_is_published_is_true(open_con,
         ("rhf_rt_eqd2", CELL),
         ("rhf_rt_patient_rates", ["year", "residence_rhf_name", "age_group"]),
     ):
-        truth = {tuple(r[k] for k in keys): r for r in _dicts(open_con, f"select * from marts.{table}")}
-        rows = _dicts(delivered_con, f"select * from marts.{table}")
+        truth = {tuple(r[k] for k in keys): r for r in dict_rows(open_con, f"select * from marts.{table}")}
+        rows = dict_rows(delivered_con, f"select * from marts.{table}")
         for row in rows:
             key = tuple(row[k] for k in keys)
             for column, value in row.items():
@@ -261,7 +255,7 @@ def test_delivered_tables_are_suppressed_and_what_is_published_is_true(open_con,
                 else:
                     assert value == truth[key][column], (table, key, column)
             assert 0 <= row["datatap"] <= 1
-    fractionation = _dicts(delivered_con, "select * from marts.rhf_rt_fractionation")
+    fractionation = dict_rows(delivered_con, "select * from marts.rhf_rt_fractionation")
     denominators: dict[tuple, set] = defaultdict(set)
     for r in fractionation:
         assert (r["share"] is None) == (r["n_series"] is None or r["n_series_meeting"] is None), r
@@ -269,13 +263,13 @@ def test_delivered_tables_are_suppressed_and_what_is_published_is_true(open_con,
     assert all(len(values) == 1 for values in denominators.values()), denominators
     blanked = {
         tuple(r[k] for k in CELL)
-        for r in _dicts(delivered_con, "select * from marts.rhf_rt_activity where n_series is null")
+        for r in dict_rows(delivered_con, "select * from marts.rhf_rt_activity where n_series is null")
     }
     for table in ("rhf_rt_fractionation", "rhf_rt_eqd2"):
-        for r in _dicts(delivered_con, f"select * from marts.{table}"):
+        for r in dict_rows(delivered_con, f"select * from marts.{table}"):
             if tuple(r[k] for k in CELL) in blanked:
                 assert r["n_series"] is None, (table, r)
-    (national,) = _dicts(
+    (national,) = dict_rows(
         delivered_con,
         "select n_patients from marts.rhf_rt_patient_rates "
         "where residence_rhf_name = 'all' and age_group = 'all' order by year desc limit 1",

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from orchestration.settings import Paths
-from tests.warehouse.conftest import run_dbt
+from tests.warehouse.conftest import dict_rows, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -105,12 +105,6 @@ def delivered_con(built_warehouse, tmp_path_factory):
     con.close()
 
 
-def _dicts(con, sql: str) -> list[dict]:
-    cur = con.execute(sql)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
 def _by_key(rows: list[dict], keys: list[str]) -> dict[tuple, dict]:
     out = {tuple(r[k] for k in keys): r for r in rows}
     assert len(out) == len(rows), "cells are not unique on their grain"
@@ -166,7 +160,7 @@ def test_every_series_and_examination_has_the_generated_wait(open_con, truth_tab
 def test_national_medians_match_the_truth_manifest(open_con, built_warehouse):
     """truth.json's medians per RT intent and per modality, recomputed from the warehouse."""
     summary = built_warehouse.truth["waiting_times"]["by_year"]
-    rt = _dicts(
+    rt = dict_rows(
         open_con,
         """select cast(s.year as varchar) as year, s.intent, count(w.wait_days) as n,
             count(*) - count(w.wait_days) as n_without_referral,
@@ -175,7 +169,7 @@ def test_national_medians_match_the_truth_manifest(open_con, built_warehouse):
         left join intermediate.int_referrals__rt_series_waits as w using (series_id)
         group by all""",
     )
-    imaging = _dicts(
+    imaging = dict_rows(
         open_con,
         """select cast(e.year as varchar) as year, coalesce(e.modality, 'unknown') as modality,
             count(w.wait_days) as n, count(*) - count(w.wait_days) as n_without_referral,
@@ -210,8 +204,8 @@ def test_national_medians_match_the_truth_manifest(open_con, built_warehouse):
     ],
 )
 def test_delivered_cells_equal_the_truth_without_suppression(open_con, truth_tables, table, truth, keys):
-    expected = _by_key(_dicts(open_con, truth.format(**truth_tables)), keys)
-    delivered = _by_key(_dicts(open_con, f"select * from marts.{table}"), keys)
+    expected = _by_key(dict_rows(open_con, truth.format(**truth_tables)), keys)
+    delivered = _by_key(dict_rows(open_con, f"select * from marts.{table}"), keys)
     assert delivered.keys() == expected.keys()  # a cell of ord procedures alone is no radiology cell
     for key, row in delivered.items():
         want = expected[key]
@@ -231,8 +225,8 @@ def test_delivered_cells_equal_the_truth_without_suppression(open_con, truth_tab
 def test_delivered_cells_are_suppressed_and_what_is_published_is_true(
     delivered_con, truth_tables, table, truth, keys
 ):
-    expected = _by_key(_dicts(delivered_con, truth.format(**truth_tables)), keys)
-    rows = _dicts(delivered_con, f"select * from marts.{table}")
+    expected = _by_key(dict_rows(delivered_con, truth.format(**truth_tables)), keys)
+    rows = dict_rows(delivered_con, f"select * from marts.{table}")
     counts = [c for c in rows[0] if c.startswith("n_") and c not in ("n_cells_suppressed", "n_cells_total")]
     n_published = 0
     for row in rows:
