@@ -23,34 +23,46 @@
     }) }}
 {%- endmacro %}
 
-{#- The config of a year-partitioned table: incremental, its build years deleted before the append. -#}
-{% macro incremental_by_year() -%}
+{#- The config of a year-partitioned table: incremental, its build years deleted before the append.
+    years_after: a year's rows also depend on the years_after years before it (a window over years:
+    int_deliveries__person_cumulative_doses), so a changed year rebuilds itself and the years_after
+    years that follow it. -#}
+{% macro incremental_by_year(years_after=0) -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
         'pre_hook': "{{ delete_build_years() }}",
-        'meta': {'partitioned_by': 'year'},
+        'meta': {'partitioned_by': 'year', 'build_years_after': years_after},
     }) }}
 {%- endmacro %}
 
 {#- SQL true for the rows of the years this build recomputes: true on a full build (or while dbt
-    parses), false when no year changed. -#}
-{% macro build_years_filter(year_column='year') -%}
-    {%- set years = build_years() -%}
+    parses), false when no year changed. Each build year y stands for the years y - years_before to
+    y + years_after (a window model reads the years before the ones it rebuilds). node: another
+    partitioned model than the one being built (a data test's). -#}
+{% macro build_years_filter(year_column='year', years_before=0, years_after=0, node=none) -%}
+    {%- set years = build_years(node) -%}
     {%- if years is none -%}
         true
     {%- elif years | length == 0 -%}
         false
     {%- else -%}
-        {{ year_column }} in ({{ years | join(', ') }})
+        {%- set reached = [] -%}
+        {%- for year in years -%}
+            {%- for y in range(year | int - years_before, year | int + years_after + 1) -%}
+                {%- if y not in reached -%}{%- do reached.append(y) -%}{%- endif -%}
+            {%- endfor -%}
+        {%- endfor -%}
+        {{ year_column }} in ({{ reached | sort | join(', ') }})
     {%- endif -%}
 {%- endmacro %}
 
-{#- The input `name` as a relation holding only the build years' rows (the plain ref on a full build). -#}
-{% macro build_year_input(name, year_column='year') -%}
+{#- The input `name` as a relation holding only the build years' rows (the plain ref on a full build);
+    years_before/years_after widen each build year as in build_years_filter. -#}
+{% macro build_year_input(name, year_column='year', years_before=0, years_after=0) -%}
     {%- set relation = ref(name) -%}
-    {%- set filter = build_years_filter(year_column) -%}
+    {%- set filter = build_years_filter(year_column, years_before, years_after) -%}
     {%- if filter == 'true' -%}
         {{ relation }}
     {%- else -%}
@@ -71,12 +83,19 @@
                 {%- do partitioned.append(node.name) -%}
             {%- endif -%}
         {%- endfor -%}
-        {%- set node = graph.nodes['model.' ~ project_name ~ '.int_deliveries__build_fingerprints'] -%}
-        {%- set fingerprints = adapter.get_relation(node.database, node.schema, node.alias) -%}
+        {%- set fingerprints = adapter.get_relation(**build_fingerprints_relation(as_parts=true)) -%}
         {%- if partitioned and fingerprints is not none -%}
             delete from {{ fingerprints }}
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The fingerprints table, found in the graph (a data test may not ref it); as_parts: as the
+    keyword arguments of adapter.get_relation. -#}
+{% macro build_fingerprints_relation(as_parts=false) -%}
+    {%- set node = graph.nodes['model.' ~ project_name ~ '.int_deliveries__build_fingerprints'] -%}
+    {%- set parts = {'database': node.database, 'schema': node.schema, 'identifier': node.alias} -%}
+    {{ return(parts if as_parts else api.Relation.create(**parts)) }}
 {%- endmacro %}
 
 {% macro build_fingerprints_selected() -%}
@@ -85,24 +104,37 @@
 
 {% macro delete_build_years() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ build_years_filter('year') }}
+        delete from {{ this }}
+        where {{ build_years_filter('year', years_after=model.config.get('meta', {}).get('build_years_after', 0)) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The rows a year-partitioned model selects: of its build years and the years they reach
+    (config meta build_years_after). -#}
+{% macro build_years_output_filter(year_column='year') -%}
+    {%- set years_after = model.config.get('meta', {}).get('build_years_after', 0) if execute else 0 -%}
+    {{ build_years_filter(year_column, years_after=years_after) }}
 {%- endmacro %}
 
 {#- The years whose fingerprint differs between this build and the one before, or none (every year):
     not incremental, or the fingerprints were not rebuilt in this invocation (a partial selection
-    must not trust the last build's record). -#}
-{% macro build_years() -%}
+    must not trust the last build's record). node: the partitioned model asked about (default: the
+    model being built); for another one, incremental means this invocation is not a full refresh. -#}
+{% macro build_years(node=none) -%}
     {%- if not execute -%}
         {#- while parsing: the dependency (a unit test, never incremental, must not need the model) -#}
         {%- do ref('int_deliveries__build_fingerprints') -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if model.resource_type != 'model' or model.config.get('meta', {}).get('partitioned_by') != 'year'
-        or not is_incremental() -%}
+    {%- set node = model if node is none else node -%}
+    {%- if node.resource_type != 'model' or node.config.get('meta', {}).get('partitioned_by') != 'year' -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set fingerprints = ref('int_deliveries__build_fingerprints') -%}
+    {%- set incremental = is_incremental() if node.unique_id == model.unique_id else not flags.FULL_REFRESH -%}
+    {%- if not incremental -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set fingerprints = build_fingerprints_relation() -%}
     {%- if not build_fingerprints_selected() -%}
         {{ return(none) }}
     {%- endif -%}
@@ -136,4 +168,27 @@
     {%- endif -%}
     {%- set years = result.columns[1].values()[0] -%}
     {{ return(years.split(',') if years else []) }}
+{%- endmacro %}
+
+{#- Data tests of a year-partitioned model see only the years this build recomputed (and the years
+    they reach): the other years' rows are the ones the last build tested, unchanged. Every data test
+    on these models is row- or year-local (not_null, in_range, accepted_values, expression_is_true,
+    unique keys within a year). A full refresh or a partial build tests every row. Overrides dbt's
+    get_where_subquery (the `where` config of a test), which it still honours. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') or '' -%}
+    {%- set attached = model.get('attached_node') if execute else none -%}
+    {%- set node = graph.nodes.get(attached) if attached else none -%}
+    {%- if node is not none and node.config.get('meta', {}).get('partitioned_by') == 'year' -%}
+        {%- set years = build_years_filter(
+            'year', years_after=node.config.get('meta', {}).get('build_years_after', 0), node=node) -%}
+        {%- if years != 'true' -%}
+            {%- set where = years ~ (' and (' ~ where ~ ')' if where else '') -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if where -%}
+        {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') as dbt_subquery') }}
+    {%- else -%}
+        {{ return(relation) }}
+    {%- endif -%}
 {%- endmacro %}

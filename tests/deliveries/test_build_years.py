@@ -21,16 +21,18 @@ MARK = 1_000_000  # added to dsa_drl.n_facilities of the built year: survives on
 
 
 def _partitioned(harness: Harness) -> list[str]:
+    """The year-partitioned models, as schema.table."""
     nodes = json.loads(harness.manifest.read_text())["nodes"].values()
     return sorted(
-        n["name"]
+        f"{n['schema']}.{n['name']}"
         for n in nodes
         if n["resource_type"] == "model" and n["config"].get("meta", {}).get("partitioned_by") == "year"
     )
 
 
 def _add_the_year_before(db: Path) -> None:
-    """The hand-built year's examinations, their doses and waits again one year earlier (new ids)."""
+    """The hand-built year's examinations, their doses, waits and population again one year earlier
+    (new ids)."""
     shifted = "cast({col} - interval 1 year as date)"
     with duckdb.connect(str(db)) as con:
         con.execute(f"""
@@ -52,6 +54,9 @@ def _add_the_year_before(db: Path) -> None:
             select * replace (examination_id || '-before' as examination_id,
                 {shifted.format(col="examination_date")} as examination_date)
             from handmade.int_referrals__examination_waits""")
+        con.execute(
+            "insert into handmade.population select * replace (year - 1 as year) from handmade.population"
+        )
 
 
 def _mark_built_year(db: Path) -> None:
@@ -70,7 +75,7 @@ def _rows(db: Path, tables: list[str]) -> dict[str, list[tuple]]:
     with duckdb.connect(str(db), read_only=True) as con:
         return {
             t: sorted(
-                (tuple(row) for row in con.execute(f"select * from marts.{t}").fetchall()),
+                (tuple(row) for row in con.execute(f"select * from {t}").fetchall()),
                 key=lambda row: repr(tuple(float(f"{v:.6g}") if isinstance(v, float) else v for v in row)),
             )
             for t in tables
@@ -95,7 +100,7 @@ def _equal(a: dict[str, list[tuple]], b: dict[str, list[tuple]]) -> list[str]:
 
 def _years(db: Path, table: str) -> set[int]:
     with duckdb.connect(str(db), read_only=True) as con:
-        return {r[0] for r in con.execute(f"select distinct year from marts.{table}").fetchall()}
+        return {r[0] for r in con.execute(f"select distinct year from {table}").fetchall()}
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +119,10 @@ def two_years(harness: Harness, tmp_path_factory) -> tuple[Path, Path, list[str]
 
 
 def test_the_heavy_per_year_delivery_tables_are_partitioned_by_year(harness):
-    assert {"dsa_population_dose", "dsa_drl", "rhf_imaging_activity", "rhf_imaging_waiting_times"} <= set(
+    heavy = {"dsa_population_dose", "dsa_drl", "rhf_imaging_activity", "rhf_imaging_waiting_times"}
+    heavy |= {"dsa_cumulative_dose"}
+    intermediate = {"int_deliveries__examination_effective_doses", "int_deliveries__person_cumulative_doses"}
+    assert {f"marts.{t}" for t in heavy} | {f"intermediate.{t}" for t in intermediate} <= set(
         _partitioned(harness)
     )
 
@@ -159,3 +167,19 @@ def test_a_partial_build_recomputes_every_year_and_forgets_the_record(harness, t
     _mark_built_year(partial)
     harness.dbt("run", db=partial)
     assert _marked_rows(partial) == 0
+
+
+def test_data_tests_of_a_partitioned_table_see_only_the_rebuilt_years(harness, tmp_path):
+    """An incremental build tests the years it recomputed; the unchanged year's rows were tested by
+    the build that made them. A plain `dbt test` (no fingerprints in it) still tests every row."""
+    db = tmp_path / "tested.duckdb"
+    shutil.copy(harness.db, db)
+    _add_the_year_before(db)
+    with duckdb.connect(str(db)) as con:  # a row of the unchanged year that breaks a data test
+        con.execute(f"update marts.dsa_drl set n_facilities = null where year = {YEAR}")
+    harness.dbt("build", "--exclude-resource-type", "unit_test", db=db)
+    compiled = next(harness.project.glob("target/run/**/not_null_dsa_drl_n_facilities.sql")).read_text()
+    assert f"year in ({YEAR - 1})" in compiled
+    assert _years(db, "marts.dsa_drl") == {YEAR - 1, YEAR}
+    with pytest.raises(AssertionError, match="not_null_dsa_drl_n_facilities"):
+        harness.dbt("test", "--select", "dsa_drl", db=db)

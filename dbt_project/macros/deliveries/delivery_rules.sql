@@ -30,3 +30,10 @@
     {%- set cut = delivery_param('cut_date') -%}
     {%- if cut %}cast('{{ cut }}' as date){% else %}current_date{% endif -%}
 {%- endmacro %}
+
+{#- Years before a year that its cumulative-dose windows hold (the longest window, var
+    cumulative_dose_windows, less one): a changed year rebuilds the windows of itself and of this many
+    years after it (int_deliveries__person_cumulative_doses, dsa_cumulative_dose). -#}
+{% macro cumulative_dose_reach() -%}
+    {{ return(delivery_param('cumulative_dose_windows') | max - 1) }}
+{%- endmacro %}

@@ -1,3 +1,4 @@
+{{ config(**incremental_by_year(years_after=cumulative_dose_reach())) }}
 {#- One row per year x window (1 or 5 years, var cumulative_dose_windows) x age group x sex x RHF of
     residence, with 'all' rows for every combination of the three (a cube): persons with an effective
     dose from imaging in the window, how many reached var cumulative_dose_threshold_msv (100 mSv) or
@@ -11,11 +12,13 @@
     across each dimension: the age groups of a sex x region add up to its 'all' row, and so do the
     sexes of an age group x region and the regions of an age group x sex. The share is blanked with
     either count, the median and P95 with n_persons. Windows and years share no margin (a person is in
-    several). datatap per year x window x level (the cube's eight levels each count the persons once). -#}
+    several). datatap per year x window x level (the cube's eight levels each count the persons once).
+    Incremental by year like its input (macros/build_years.sql). -#}
 {%- set keys = ['year', 'window_years', 'age_group', 'sex', 'residence_rhf_name'] -%}
 {%- set dims = ['age_group', 'sex', 'residence_rhf_name'] -%}
 with persons as (
-    select * from {{ ref('int_deliveries__person_cumulative_doses') }}
+    {%- set reach = cumulative_dose_reach() %}
+    select * from {{ build_year_input('int_deliveries__person_cumulative_doses', years_after=reach) }}
 ),
 
 cells as (

@@ -21,7 +21,7 @@ with children as (
 ),
 
 doses as (
-    select * from {{ ref('int_deliveries__examination_doses') }}
+    select * from {{ build_year_input('int_deliveries__examination_doses') }}
 ),
 
 facility_values as (

@@ -2,7 +2,8 @@
 {#- One row per build x input x year: the number of rows and an order-free fingerprint (the sum of
     the rows' hashes) of each row-level input of the year-partitioned delivery tables
     (macro build_year_inputs), and one row per year ('delivery_state') fingerprinting what else a
-    year's published rows depend on: whether it is provisional and the delivery parameters. A full
+    year's published rows depend on: whether it is provisional, how many of its months have ended by
+    the cut date (the time series' changes) and the delivery parameters. A full
     refresh starts again at build 1; each incremental build appends its rows as the next build_no.
     Macro build_years compares the last two builds. -#}
 {%- set inputs = build_year_inputs() %}
@@ -43,7 +44,13 @@ delivery_state as (
         'delivery_state' as input_name,
         y.year,
         0 as n_rows,
-        cast(hash({{ is_provisional('y.year') }}, p.parameter_values) as hugeint) as row_hash
+        -- and which of its months have ended by the cut (a time series gives no change for a period
+        -- still running: period_is_over)
+        cast(hash(
+            {{ is_provisional('y.year') }},
+            p.parameter_values,
+            (select count(*) from range(1, 13) as m (month) where {{ period_is_over('y.year', 'm.month') }})
+        ) as hugeint) as row_hash
     from input_years as y
     cross join parameters as p
 ),

@@ -2,10 +2,12 @@
     sum of its records (acquisitions, biplane, several syringes). An examination with any record of the
     quantity excluded (exclusion_reason: implausible, not above zero, unknown unit) has no dose of that
     quantity (value null): half a sum is no dose either. The one place that turns dose records into
-    examination doses for the DRLs and the population dose. -#}
+    examination doses for the DRLs and the population dose. year (the examination's) lets a
+    year-partitioned reader take only the years it rebuilds (build_year_input). -#}
 select
     examination_id,
     dose_type,
+    year,
     min(unit) as unit,
     min(radiopharmaceutical_code) as radiopharmaceutical_code,
     count(*) as n_records,
@@ -14,4 +16,4 @@ select
     case when count(*) filter (where exclusion_reason is not null) = 0 then sum(value) end as value
 from {{ ref('int_deliveries__imaging_doses') }}
 where has_activity
-group by examination_id, dose_type
+group by examination_id, dose_type, year

@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(**incremental_by_year()) }}
 {#- One row per ionising examination (int_deliveries__imaging_examinations, is_ionising): its effective
     dose by the EU RP 154 method and where the value comes from (docs/domain.md section 6). Precedence,
     first that applies:
@@ -14,9 +14,11 @@
       4. typical: the typical effective dose per examination of its group (seed
          typical_effective_doses, RP 154/RP 180 top-20 groups and national surveys);
       5. none: counted, no dose.
-    examination_group is the typical_effective_doses group the code falls in ('other' when none). -#}
+    examination_group is the typical_effective_doses group the code falls in ('other' when none).
+    A year's rows depend only on that year's examinations and doses (the imputed mean is per year):
+    partitioned by year (macros/build_years.sql). -#}
 with examinations as (
-    select * from {{ ref('int_deliveries__imaging_examinations') }} where is_ionising
+    select * from {{ build_year_input('int_deliveries__imaging_examinations') }} where is_ionising
 ),
 
 codes as (
@@ -49,7 +51,7 @@ code_typical as (
 
 doses as (
     select d.*, e.procedure_code
-    from {{ ref('int_deliveries__examination_doses') }} as d
+    from {{ build_year_input('int_deliveries__examination_doses') }} as d
     inner join examinations as e on e.examination_id = d.examination_id
 ),
 
@@ -120,6 +122,7 @@ estimated as (
 
 select
     examination_id,
+    year,
     examination_group,
     has_coefficient or measured_msv is not null as has_coefficient,
     measured_msv is not null as has_measured_dose,

@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(**incremental_by_year(years_after=cumulative_dose_reach())) }}
 {#- One row per person x year x window (var cumulative_dose_windows, 1 and 5 years): the person's
     cumulative effective dose from imaging over the window, the year and the years before it
     (docs/domain.md section 6, "Cumulative dose"). A person is in a window when they had at least one
@@ -8,33 +8,20 @@
     a window reaching before the first year holds only the years the warehouse has (years_in_window,
     is_complete_window). The person's age group, sex and RHF of residence are those of their last
     examination in the window (latest date, then examination id): for one year, the age of the year
-    (year - birth year) and the sex; for five years, where they were last seen. -#}
+    (year - birth year) and the sex; for five years, where they were last seen. Sums the person-year
+    rows of int_deliveries__person_year_doses; partitioned by year (macros/build_years.sql). -#}
 {%- set windows = delivery_param('cumulative_dose_windows') -%}
+{%- set reach = cumulative_dose_reach() -%}
 {%- set threshold = delivery_param('cumulative_dose_threshold_msv') -%}
-with examinations as (
-    select * from {{ ref('int_deliveries__imaging_examinations') }}
-),
-
-doses as (
-    select
-        e.person_key,
-        e.year as examination_year,
-        e.examination_date,
-        e.examination_id,
-        e.age_group,
-        e.sex,
-        e.residence_rhf_name,
-        d.examination_group,
-        d.effective_dose_msv
-    from examinations as e
-    inner join
-        {{ ref('int_deliveries__examination_effective_doses') }} as d
-        on d.examination_id = e.examination_id
-    where d.effective_dose_msv is not null
+with person_year_groups as (
+    -- the years the rebuilt windows hold
+    select *
+    from {{ build_year_input('int_deliveries__person_year_doses', years_before=reach, years_after=reach) }}
 ),
 
 data_years as (
-    select min(year) as first_year, max(year) as last_year from examinations
+    select min(year) as first_year, max(year) as last_year
+    from {{ ref('int_deliveries__imaging_examinations') }}
 ),
 
 windows as (
@@ -55,34 +42,29 @@ years as (
     from data_years as dy
     cross join generate_series(dy.first_year, dy.last_year) as y (year)
     cross join windows as w
-),
-
-person_year_groups as (
-    -- each person's examinations summed per year and examination group first: the windows then
-    -- add up a few rows per person and year, not every examination once per window covering it
-    select
-        person_key,
-        examination_year,
-        examination_group,
-        count(*) as n_examinations,
-        sum(effective_dose_msv) as group_dose_msv,
-        min(examination_date) as first_examination_date,
-        max(examination_date) as last_examination_date,
-        -- the group's last examination (latest date, then examination id) and who the person was then
-        max_by(
-            struct_pack(age_group := age_group, sex := sex, residence_rhf_name := residence_rhf_name),
-            struct_pack(examination_date := examination_date, examination_id := examination_id)
-        ) as last_seen,
-        max(struct_pack(examination_date := examination_date, examination_id := examination_id)) as last_key
-    from doses
-    group by person_key, examination_year, examination_group
+    where {{ build_years_output_filter('y.year') }}
 ),
 
 in_window as (
     -- every person-year-group row once in each window that covers its year
-    select y.year, y.window_years, y.window_first_year, y.years_in_window, g.*
+    select
+        y.year,
+        y.window_years,
+        y.window_first_year,
+        y.years_in_window,
+        g.person_key,
+        g.examination_group,
+        g.n_examinations,
+        g.group_dose_msv,
+        g.first_examination_date,
+        g.last_examination_date,
+        struct_pack(
+            age_group := g.last_age_group, sex := g.last_sex, residence_rhf_name := g.last_residence_rhf_name
+        ) as last_seen,
+        struct_pack(examination_date := g.last_examination_date, examination_id := g.last_examination_id)
+            as last_key
     from person_year_groups as g
-    inner join years as y on g.examination_year between y.window_first_year and y.year
+    inner join years as y on g.year between y.window_first_year and y.year
 ),
 
 by_group as (
