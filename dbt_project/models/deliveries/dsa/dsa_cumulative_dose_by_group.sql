@@ -15,35 +15,31 @@ with persons as (
     where is_at_or_above_threshold
 ),
 
-examinations as (
-    select e.person_key, e.year as examination_year, d.examination_group, d.effective_dose_msv
-    from {{ ref('int_deliveries__imaging_examinations') }} as e
-    inner join
-        {{ ref('int_deliveries__examination_effective_doses') }} as d
-        on d.examination_id = e.examination_id
-    where d.effective_dose_msv is not null
+person_years as (
+    -- each person's examinations with an effective dose, summed per year and group
+    select * from {{ ref('int_deliveries__person_year_doses') }}
 ),
 
 cells as (
     select
         p.year,
         p.window_years,
-        e.examination_group,
+        g.examination_group,
         any_value(p.years_in_window) as years_in_window,
         any_value(p.years_in_window) = p.window_years as is_complete_window,
         {{ delivery_param('cumulative_dose_threshold_msv') }} as threshold_msv,
         count(distinct p.person_key) as n_persons,
-        count(distinct p.person_key) filter (where p.top_examination_group = e.examination_group)
+        count(distinct p.person_key) filter (where p.top_examination_group = g.examination_group)
             as n_persons_top_group,
-        count(*) as n_examinations,
-        sum(e.effective_dose_msv) as dose_msv,
-        sum(e.effective_dose_msv) / count(*) as mean_effective_dose_msv
+        cast(sum(g.n_examinations) as bigint) as n_examinations,
+        sum(g.group_dose_msv) as dose_msv,
+        sum(g.group_dose_msv) / sum(g.n_examinations) as mean_effective_dose_msv
     from persons as p
-    inner join examinations as e
+    inner join person_years as g
         on
-            e.person_key = p.person_key
-            and e.examination_year between p.window_first_year and p.year
-    group by p.year, p.window_years, e.examination_group
+            g.person_key = p.person_key
+            and g.year between p.window_first_year and p.year
+    group by p.year, p.window_years, g.examination_group
 ),
 
 {{ suppress_small_cells('cells', keys,
