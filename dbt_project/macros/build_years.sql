@@ -1,7 +1,9 @@
-{#- Delivery tables partitioned by year (README, "A registry that lives for years").
+{#- Delivery tables (and the intermediate tables behind them) partitioned by year (README, "A registry
+    that lives for years").
 
-    A year's rows of a per-year delivery table depend only on that year's rows of its inputs, the
-    seeds, the delivery parameters and whether the year is still provisional. int_deliveries__build_fingerprints
+    A year's rows of a per-year delivery table depend only on that year's rows of its inputs (or, with
+    years_after, on the years_after years before it too), the seeds, the delivery parameters and the
+    year's state (provisional, months ended by the cut date). int_deliveries__build_fingerprints
     records, at every build, a fingerprint of each input's rows per year and of that state; a year
     whose fingerprint changed since the build before (or appeared, or vanished) is a build year. A
     model configured with incremental_by_year() recomputes only the build years: its pre-hook
@@ -10,7 +12,8 @@
     file, a B resend of last year, an E change, a new ide file, a year turning final); no rule of
     what a file touches is written twice. Any other change (the dbt project, a lake part rewritten)
     makes the whole build a full refresh (orchestration/incremental.py), and on a full refresh every
-    year is a build year. -#}
+    year is a build year. The data tests of these tables look at the build years only
+    (get_where_subquery below). -#}
 
 {#- The row-level inputs of the year-partitioned tables, each with the expression of its year. -#}
 {% macro build_year_inputs() -%}
