@@ -26,7 +26,7 @@
 - Crash safety: see `extract.lake` (ledger part written last; orphans removed at the next start).
   An ingest holds the lake lock, so concurrent callers run one after the other.
 - Workers are forked when the caller runs no other thread, else started with `forkserver` (safe
-  under a threaded caller such as Dagster; see `_start_method`); a script calling `ingest` needs the
+  under a threaded caller such as Dagster; see `safe_start_method`); a script calling `ingest` needs the
   usual `if __name__ == "__main__":` guard. Below INLINE_BELOW bytes of
   new data everything runs in the calling process.
 """

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extract.model import faults as F
+from extract.workers import safe_start_method
 from synth import history as H
 from synth import parameters as P
 from synth import quality as Q
@@ -197,7 +198,7 @@ def generate(
             results[orgnr] = res
             bar.update(_weight(world, orgnr), res["files"])
     else:
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+        ctx = mp.get_context(safe_start_method())
         with ctx.Pool(
             min(workers, len(tasks)), initializer=_init_worker, initargs=(first, last, scale, seed)
         ) as pool:

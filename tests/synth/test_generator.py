@@ -130,6 +130,37 @@ def test_hashes_sizes_and_duplicates(run):
     assert on_disk == {f["name"] for f in truth["files"]}
 
 
+def test_a_threaded_caller_gets_workers_from_a_fork_server_and_the_same_files(run, tmp_path, monkeypatch):
+    """Forking a process that runs other threads (Dagster, a test process that has used DuckDB) can
+    leave a child hanging on a lock it inherited held: such a caller's workers come from a fork
+    server (extract.workers.safe_start_method), and write the same bytes."""
+    import multiprocessing
+    import threading
+    from types import SimpleNamespace
+
+    from synth import generator
+
+    methods: list[str] = []
+
+    def get_context(method):
+        methods.append(method)
+        return multiprocessing.get_context(method)
+
+    monkeypatch.setattr(generator, "mp", SimpleNamespace(get_context=get_context))
+    stop = threading.Event()
+    threading.Thread(target=stop.wait, daemon=True).start()
+    try:
+        generate(tmp_path, scale=SCALE, seed=7, workers=2, progress=False)
+    finally:
+        stop.set()
+    assert methods == ["forkserver"]
+    out, _ = run
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.xml"))
+    assert names == sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.xml"))
+    for name in names:
+        assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
 def test_two_runs_with_one_seed_are_byte_identical(run, tmp_path):
     out, _ = run
     again = tmp_path / "again"
