@@ -64,7 +64,7 @@ def dbt_warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data: 
     context.log.info("full refresh: " + "; ".join(reasons) if reasons else mode)
     parts = incremental.lake_parts(paths.lake)
     incremental.forget_build(paths)
-    mark_build_started(paths, context.run_id)
+    mark_build_started(paths, context.run.run_id)
     try:
         yield from dbt.cli(args, context=context, target_path=target).stream()
         incremental.record_build(paths, parts)
