@@ -107,16 +107,16 @@
 
 {% macro delete_build_years() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }}
-        where {{ build_years_filter('year', years_after=model.config.get('meta', {}).get('build_years_after', 0)) }}
+        delete from {{ this }} where {{ build_years_output_filter() }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- The rows a year-partitioned model selects: of its build years and the years they reach
-    (config meta build_years_after). -#}
-{% macro build_years_output_filter(year_column='year') -%}
-    {%- set years_after = model.config.get('meta', {}).get('build_years_after', 0) if execute else 0 -%}
-    {{ build_years_filter(year_column, years_after=years_after) }}
+{#- The rows a year-partitioned model (default: the one being built) holds for this build: of its build
+    years and the years they reach (incremental_by_year's years_after). -#}
+{% macro build_years_output_filter(year_column='year', node=none) -%}
+    {%- set node = model if node is none else node -%}
+    {%- set years_after = node.config.get('meta', {}).get('build_years_after', 0) if execute else 0 -%}
+    {{ build_years_filter(year_column, years_after=years_after, node=node) }}
 {%- endmacro %}
 
 {#- The years whose fingerprint differs between this build and the one before, or none (every year):
@@ -183,8 +183,7 @@
     {%- set attached = model.get('attached_node') if execute else none -%}
     {%- set node = graph.nodes.get(attached) if attached else none -%}
     {%- if node is not none and node.config.get('meta', {}).get('partitioned_by') == 'year' -%}
-        {%- set years = build_years_filter(
-            'year', years_after=node.config.get('meta', {}).get('build_years_after', 0), node=node) -%}
+        {%- set years = build_years_output_filter('year', node=node) -%}
         {%- if years != 'true' -%}
             {%- set where = years ~ (' and (' ~ where ~ ')' if where else '') -%}
         {%- endif -%}

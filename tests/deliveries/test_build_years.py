@@ -119,8 +119,13 @@ def two_years(harness: Harness, tmp_path_factory) -> tuple[Path, Path, list[str]
 
 
 def test_the_heavy_per_year_delivery_tables_are_partitioned_by_year(harness):
-    heavy = {"dsa_population_dose", "dsa_drl", "rhf_imaging_activity", "rhf_imaging_waiting_times"}
-    heavy |= {"dsa_cumulative_dose"}
+    heavy = {
+        "dsa_population_dose",
+        "dsa_drl",
+        "rhf_imaging_activity",
+        "rhf_imaging_waiting_times",
+        "dsa_cumulative_dose",
+    }
     intermediate = {"int_deliveries__examination_effective_doses", "int_deliveries__person_cumulative_doses"}
     assert {f"marts.{t}" for t in heavy} | {f"intermediate.{t}" for t in intermediate} <= set(
         _partitioned(harness)
