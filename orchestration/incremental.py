@@ -6,8 +6,9 @@ change. Anything else (first build, build file discarded after a crash, `straleb
 quarantining parts, `stralebruk rotate-key` rewriting them, another lake folder, a changed model,
 macro or seed) makes the next build a full refresh. An incremental build leaves out dbt's unit tests:
 they test the code, which a full refresh (and the test suite) covers whenever it changes. Within an
-incremental build the heavy per-year delivery tables recompute only the years whose inputs changed
-(dbt_project/macros/build_years.sql decides which, from the fingerprints each build records).
+incremental build the imaging tables and the heavy per-year delivery tables recompute only the years
+whose inputs changed (dbt_project/macros/build_years.sql decides which, from the fingerprints each
+build records).
 """
 
 from __future__ import annotations

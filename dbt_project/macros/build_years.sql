@@ -1,42 +1,65 @@
-{#- Delivery tables (and the intermediate tables behind them) partitioned by year (README, "A registry
-    that lives for years").
+{#- Tables partitioned by year (README, "A registry that lives for years"), in two stages: the
+    imaging tables behind the facts (by the year of the episode group, int_imaging__episode_groups)
+    and the delivery tables with the intermediate tables behind them (by year of activity).
 
-    A year's rows of a per-year delivery table depend only on that year's rows of its inputs (or, with
-    years_after, on the years_after years before it too), the seeds, the delivery parameters and the
-    year's state (provisional, months ended by the cut date). int_deliveries__build_fingerprints
-    records, at every build, a fingerprint of each input's rows per year and of that state; a year
-    whose fingerprint changed since the build before (or appeared, or vanished) is a build year. A
-    model configured with incremental_by_year() recomputes only the build years: its pre-hook
-    deletes their rows, its inputs are read through build_year_input() (only the build years' rows),
-    and the rows it selects are appended. Exact by construction, whatever changed the inputs (a new
-    file, a B resend of last year, an E change, a new ide file, a year turning final); no rule of
-    what a file touches is written twice. Any other change (the dbt project, a lake part rewritten)
-    makes the whole build a full refresh (orchestration/incremental.py), and on a full refresh every
-    year is a build year. The data tests of these tables look at the build years only
+    A year's rows of such a table depend only on that year's rows of its inputs (or, with
+    years_after, on the years_after years before it too), the seeds and, for deliveries, the
+    delivery parameters and the year's state (provisional, months ended by the cut date). Each
+    stage's fingerprints model (int_<stage>__build_fingerprints) records, at every build, a
+    fingerprint of each input's rows per year (and of that state); a year whose fingerprint changed
+    since the build before (or appeared, or vanished) is a build year of the stage. A model
+    configured with incremental_by_year() recomputes only its stage's build years: its pre-hook
+    deletes their rows, its inputs are read through build_year_input() (only the build years'
+    rows), and the rows it selects are appended. Exact by construction, whatever changed the inputs
+    (a new file, a B resend of last year, an E change, a new ide file, a year turning final); no
+    rule of what a file touches is written twice. Any other change (the dbt project, a lake part
+    rewritten) makes the whole build a full refresh (orchestration/incremental.py), and on a full
+    refresh every year is a build year. The data tests of these tables look at the build years only
     (get_where_subquery below). -#}
 
-{#- The row-level inputs of the year-partitioned tables, each with the expression of its year. -#}
-{% macro build_year_inputs() -%}
+{#- The stages of year-partitioned tables. Each has its fingerprints model, which records its
+    row-level inputs per year (each with the expression of its year; 'null': rows without a year,
+    whose change makes every year a build year). A stage's build years are computed once per build,
+    before its tables: the imaging stage (int_imaging__*, partitioned by the year of the episode
+    group, int_imaging__episode_groups) runs before the facts, the deliveries stage after them. -#}
+{% macro build_stages() -%}
     {{ return({
-        'int_deliveries__imaging_examinations': 'year',
-        'int_deliveries__imaging_doses': 'year',
-        'int_referrals__examination_waits': 'extract(year from examination_date)',
-        'int_episode_id_reuses': 'extract(year from episode_date)',
-        'int_deliveries__population': 'year',
+        'imaging': {
+            'fingerprints': 'int_imaging__build_fingerprints',
+            'inputs': {
+                'int_imaging__episode_groups': 'year',
+                'int_imaging__patient_years': 'year',
+                'int_units': 'null',
+            },
+        },
+        'deliveries': {
+            'fingerprints': 'int_deliveries__build_fingerprints',
+            'inputs': {
+                'int_deliveries__imaging_examinations': 'year',
+                'int_deliveries__imaging_doses': 'year',
+                'int_referrals__examination_waits': 'extract(year from examination_date)',
+                'int_episode_id_reuses': 'extract(year from episode_date)',
+                'int_deliveries__population': 'year',
+            },
+        },
     }) }}
 {%- endmacro %}
 
 {#- The config of a year-partitioned table: incremental, its build years deleted before the append.
     years_after: a year's rows also depend on the years_after years before it (a window over years:
     int_deliveries__person_cumulative_doses), so a changed year rebuilds itself and the years_after
-    years that follow it. -#}
-{% macro incremental_by_year(years_after=0) -%}
+    years that follow it. stage: whose fingerprints decide the build years (build_stages). -#}
+{% macro incremental_by_year(years_after=0, stage='deliveries') -%}
+    {%- if not execute -%}
+        {#- the dependency, recorded while dbt parses (a unit test, never incremental, must not need it) -#}
+        {%- do ref(build_stages()[stage]['fingerprints']) -%}
+    {%- endif -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
         'pre_hook': "{{ delete_build_years() }}",
-        'meta': {'partitioned_by': 'year', 'build_years_after': years_after},
+        'meta': {'partitioned_by': 'year', 'build_years_after': years_after, 'build_stage': stage},
     }) }}
 {%- endmacro %}
 
@@ -73,36 +96,41 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- on-run-end: year-partitioned tables built without int_deliveries__build_fingerprints (a partial
+{#- on-run-end: year-partitioned tables built without their stage's fingerprints (a partial
     `dbt build --select`, perhaps with other --vars) recomputed every year, and their rows then match
-    no recorded fingerprint: the record is cleared, so the next build recomputes every year again.
-    Once per invocation, after the models (in a pre-hook, two models deleting at once conflict). -#}
+    no recorded fingerprint: the stage's record is cleared, so the next build recomputes every year
+    again. Once per invocation, after the models (in a pre-hook, two models deleting at once
+    conflict). -#}
 {% macro forget_build_fingerprints() -%}
-    {%- if execute and not build_fingerprints_selected() -%}
-        {%- set partitioned = [] -%}
-        {%- for node in graph.nodes.values() -%}
-            {%- if node.unique_id in selected_resources and node.resource_type == 'model'
-                and node.config.get('meta', {}).get('partitioned_by') == 'year' -%}
-                {%- do partitioned.append(node.name) -%}
+    {%- if execute -%}
+        {%- for stage in build_stages() if not build_fingerprints_selected(stage) -%}
+            {%- set partitioned = [] -%}
+            {%- for node in graph.nodes.values() -%}
+                {%- if node.unique_id in selected_resources and node.resource_type == 'model'
+                    and node.config.get('meta', {}).get('partitioned_by') == 'year'
+                    and node.config.get('meta', {}).get('build_stage', 'deliveries') == stage -%}
+                    {%- do partitioned.append(node.name) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- set fingerprints = adapter.get_relation(**build_fingerprints_relation(stage, as_parts=true))
+                if partitioned else none -%}
+            {%- if fingerprints is not none %}
+            delete from {{ fingerprints }};
             {%- endif -%}
         {%- endfor -%}
-        {%- set fingerprints = adapter.get_relation(**build_fingerprints_relation(as_parts=true)) -%}
-        {%- if partitioned and fingerprints is not none -%}
-            delete from {{ fingerprints }}
-        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
-{#- The fingerprints table, found in the graph (a data test may not ref it); as_parts: as the
+{#- A stage's fingerprints table, found in the graph (a data test may not ref it); as_parts: as the
     keyword arguments of adapter.get_relation. -#}
-{% macro build_fingerprints_relation(as_parts=false) -%}
-    {%- set node = graph.nodes['model.' ~ project_name ~ '.int_deliveries__build_fingerprints'] -%}
+{% macro build_fingerprints_relation(stage, as_parts=false) -%}
+    {%- set node = graph.nodes['model.' ~ project_name ~ '.' ~ build_stages()[stage]['fingerprints']] -%}
     {%- set parts = {'database': node.database, 'schema': node.schema, 'identifier': node.alias} -%}
     {{ return(parts if as_parts else api.Relation.create(**parts)) }}
 {%- endmacro %}
 
-{% macro build_fingerprints_selected() -%}
-    {{ return('model.' ~ project_name ~ '.int_deliveries__build_fingerprints' in selected_resources) }}
+{% macro build_fingerprints_selected(stage) -%}
+    {{ return('model.' ~ project_name ~ '.' ~ build_stages()[stage]['fingerprints'] in selected_resources) }}
 {%- endmacro %}
 
 {% macro delete_build_years() -%}
@@ -125,8 +153,6 @@
     model being built); for another one, incremental means this invocation is not a full refresh. -#}
 {% macro build_years(node=none) -%}
     {%- if not execute -%}
-        {#- while parsing: the dependency (a unit test, never incremental, must not need the model) -#}
-        {%- do ref('int_deliveries__build_fingerprints') -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set node = model if node is none else node -%}
@@ -137,8 +163,9 @@
     {%- if not incremental -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set fingerprints = build_fingerprints_relation() -%}
-    {%- if not build_fingerprints_selected() -%}
+    {%- set stage = node.config.get('meta', {}).get('build_stage', 'deliveries') -%}
+    {%- set fingerprints = build_fingerprints_relation(stage) -%}
+    {%- if not build_fingerprints_selected(stage) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set query -%}
@@ -193,4 +220,43 @@
     {%- else -%}
         {{ return(relation) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The body of a stage's fingerprints model: one row per input x year with the number of rows and an
+    order-free fingerprint (the sum of the rows' hashes), under the next build_no (1 after a full
+    refresh). A caller block adds rows of its own (input_name, year, n_rows, row_hash); it may read
+    CTE row_inputs. -#}
+{% macro build_fingerprints(stage) -%}
+    {%- set previous_build_no = '(select max(build_no) from ' ~ this ~ ')' if is_incremental() else 'null' %}
+with this_build as (
+    select coalesce({{ previous_build_no }}, 0) + 1 as build_no
+),
+
+row_inputs as (
+    {%- for name, year in build_stages()[stage]['inputs'].items() %}
+    select
+        '{{ name }}' as input_name,
+        cast({{ year }} as integer) as year,
+        count(*) as n_rows,
+        -- hash(t): of the whole row
+        sum(cast(hash(t) as hugeint)) as row_hash
+    from {{ ref(name) }} as t  -- noqa: AL05
+    group by all
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+fingerprints as (
+    select * from row_inputs
+    {%- if caller is defined %}
+    union all
+    {{ caller() }}
+    {%- endif %}
+)
+
+select b.build_no, f.input_name, f.year, f.n_rows, f.row_hash
+from fingerprints as f
+cross join this_build as b
 {%- endmacro %}

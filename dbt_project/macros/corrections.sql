@@ -20,6 +20,21 @@
             and v.episode_id = s.episode_id
 {%- endmacro %}
 
+{#- current_episode_rows of a raa, ord or rad model with the year of the episode group
+    (int_imaging__episode_groups): the partition of the year-partitioned imaging tables. Only the
+    build years' rows in an incremental build (the model being built is one of those tables). -#}
+{% macro current_imaging_rows(module, name) -%}
+    select c.*, g.year
+    from ({{ current_episode_rows(module, name) }}) as c
+    {{ 'left' if build_years_filter() == 'true' else 'inner' }} join
+        {{ build_year_input('int_imaging__episode_groups') }} as g
+        on
+            g.module = '{{ module }}'
+            and g.institution_orgnr = c.institution_orgnr
+            and g.episode_key = c.episode_id
+            and g.file_id = c.file_id
+{%- endmacro %}
+
 {#- Rows of a context staging model stg_npr_<module>__<name> (Pasient, Enhet, Utstyr,
     Behandlingsserie, Referansevolum, PasientIdent) in the version of the latest loaded file that
     holds the key (institution_orgnr + key_columns): later files overwrite earlier values. -#}

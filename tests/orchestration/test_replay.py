@@ -87,14 +87,14 @@ def _table_rows(folder: Path) -> dict[str, list[tuple]]:
     return tables
 
 
-def _rebuilt_years(build_warehouse: Path) -> set[int] | None:
-    """The years the last build recomputed in the year-partitioned delivery tables: those whose
-    fingerprint (int_deliveries__build_fingerprints) differs from the build before; None after a
-    full refresh."""
+def _rebuilt_years(build_warehouse: Path, stage: str = "deliveries") -> set[int] | None:
+    """The years the last build recomputed in a stage's year-partitioned tables (deliveries, or the
+    imaging tables): those whose fingerprint (int_<stage>__build_fingerprints) differs from the
+    build before; None after a full refresh."""
     with duckdb.connect(str(build_warehouse), read_only=True) as con:
         rows = con.execute(
             "select build_no, input_name, year, n_rows, row_hash"
-            " from intermediate.int_deliveries__build_fingerprints"
+            f" from intermediate.int_{stage}__build_fingerprints"
         ).fetchall()
     last = max(r[0] for r in rows)
     if last == 1:
@@ -131,7 +131,7 @@ def replay(tmp_path_factory, dbt_manifest):
         truth = generate(inbox, years=YEARS, as_of=as_of, scale=SCALE, seed=SEED, progress=False)
         code, output = _run(paths.data_dir, inbox)
         assert code == 0, output[-4000:]
-        rebuilt = _rebuilt_years(paths.build_warehouse)
+        rebuilt = {stage: _rebuilt_years(paths.build_warehouse, stage) for stage in ("deliveries", "imaging")}
         folders = _folders(paths)
         served_at = paths.served_warehouse.stat().st_mtime_ns
         again, output_again = _run(paths.data_dir, inbox)
@@ -212,9 +212,10 @@ def test_after_the_last_arrival_the_marts_equal_a_one_shot_run(replay, tmp_path)
         assert not differing, (served, differing)
 
 
-def test_an_arrival_rebuilds_only_the_years_it_changed(replay):
+@pytest.mark.parametrize("stage", ["deliveries", "imaging"])
+def test_an_arrival_rebuilds_only_the_years_it_changed(replay, stage):
     _, _, _, history = replay
-    first, *later = [step["rebuilt_years"] for step in history[: len(ARRIVALS)]]
+    first, *later = [step["rebuilt_years"][stage] for step in history[: len(ARRIVALS)]]
     assert first is None  # a full refresh: every year
     # the last arrival holds 2025's last tertial and its corrections: 2023 stays as it was
     assert later[-1] and YEARS[0] not in later[-1], later

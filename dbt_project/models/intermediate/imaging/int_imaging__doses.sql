@@ -1,9 +1,11 @@
+{{ config(**incremental_by_year(stage='imaging')) }}
 {#- One row per dose indicator (rad Doseindikator, canonical units) or administered activity
     (rad Radiofarmakon, MBq) of an examination, linked to activity by (institution, episodeID,
     prosNr; a raa examination before an ord procedure of the same key). Dose without matching activity
     is kept and flagged (completeness, docs/domain.md §4). exclusion_reason says why a record must not
     enter a median, a DRL or the population dose: the extractor's implausible_dose finding on the
-    record, a value not above zero, or a unit that could not be interpreted. -#}
+    record, a value not above zero, or a unit that could not be interpreted. Partitioned by the year
+    of the episode group (int_imaging__episode_groups), which the examination shares. -#}
 with indicators as (
     select
         file_id,
@@ -18,8 +20,9 @@ with indicators as (
         value_as_sent,
         unit_as_sent,
         is_unit_known,
-        cast(null as {{ api.Column.translate_type('string') }}) as radiopharmaceutical_code
-    from {{ ref('int_imaging__dose_indicators') }}
+        cast(null as {{ api.Column.translate_type('string') }}) as radiopharmaceutical_code,
+        year
+    from {{ build_year_input('int_imaging__dose_indicators') }}
 ),
 
 activities as (
@@ -36,8 +39,9 @@ activities as (
         administered_activity_mbq as value_as_sent,
         'MBq' as unit_as_sent,
         true as is_unit_known,
-        radiopharmaceutical_code
-    from ({{ current_episode_rows('rad', 'radiopharmaceuticals') }}) as current_activities
+        radiopharmaceutical_code,
+        year
+    from ({{ current_imaging_rows('rad', 'radiopharmaceuticals') }}) as current_activities
 ),
 
 doses as (
@@ -49,7 +53,7 @@ doses as (
 examinations as (
     -- one examination per (institution, episode, procedure): raa before ord
     select *
-    from {{ ref('int_imaging__examinations') }}
+    from {{ build_year_input('int_imaging__examinations') }}
     qualify row_number() over (
             partition by institution_orgnr, episode_id, procedure_no order by source_module desc
         ) = 1
@@ -67,7 +71,7 @@ dose_findings as (
 
 event_dates as (
     select institution_orgnr, episode_id, procedure_no, min(cast(started_at as date)) as dose_date
-    from ({{ current_episode_rows('rad', 'dose_events') }}) as current_events
+    from ({{ current_imaging_rows('rad', 'dose_events') }}) as current_events
     group by institution_orgnr, episode_id, procedure_no
 )
 
@@ -96,7 +100,8 @@ select
         when d.value <= 0 then 'non_positive_dose'
         when d.value is null and not d.is_unit_known then 'unknown_unit'
     end as exclusion_reason,
-    d.file_id
+    d.file_id,
+    d.year
 from doses as d
 left join examinations as e
     on

@@ -1,21 +1,24 @@
+{{ config(**incremental_by_year(stage='imaging')) }}
 {#- One row per examination (raa Prosedyre) or ZXM image-guided procedure (ord), with its
-    episode, site, person, equipment (from the rad dose events that point to it) and dose count. -#}
+    episode, site, person, equipment (from the rad dose events that point to it) and dose count.
+    Partitioned by the year of the episode group (int_imaging__episode_groups): the examination, its
+    episode and the rad records that point to it share it. -#}
 with procedures as (
-    select * from {{ ref('int_imaging__procedures') }}
+    select * from {{ build_year_input('int_imaging__procedures') }}
 ),
 
 episodes as (
-    {{ current_episode_rows('raa', 'episodes') }}
+    {{ current_imaging_rows('raa', 'episodes') }}
     union all
-    {{ current_episode_rows('ord', 'episodes') }}
+    {{ current_imaging_rows('ord', 'episodes') }}
 ),
 
 episode_sites as (
     select eu.module, eu.institution_orgnr, eu.episode_id, min(u.site_orgnr) as site_orgnr
     from (
-        select 'raa' as module, * from ({{ current_episode_rows('raa', 'episode_units') }}) as raa_units
+        select 'raa' as module, * from ({{ current_imaging_rows('raa', 'episode_units') }}) as raa_units
         union all
-        select 'ord' as module, * from ({{ current_episode_rows('ord', 'episode_units') }}) as ord_units
+        select 'ord' as module, * from ({{ current_imaging_rows('ord', 'episode_units') }}) as ord_units
     ) as eu
     inner join {{ ref('int_units') }} as u
         on u.institution_orgnr = eu.institution_orgnr and u.unit_id = eu.unit_id
@@ -29,7 +32,7 @@ dose_events as (
         procedure_no,
         min(equipment_local_id) as equipment_local_id,
         count(*) as n_dose_events
-    from ({{ current_episode_rows('rad', 'dose_events') }}) as current_events
+    from ({{ current_imaging_rows('rad', 'dose_events') }}) as current_events
     group by institution_orgnr, episode_id, procedure_no
 ),
 
@@ -38,11 +41,11 @@ dose_indicators as (
     select institution_orgnr, episode_id, procedure_no, count(*) as n_dose_indicators
     from (
         select institution_orgnr, episode_id, procedure_no
-        from {{ ref('int_imaging__dose_indicators') }}
+        from {{ build_year_input('int_imaging__dose_indicators') }}
         where value is not null
         union all
         select institution_orgnr, episode_id, procedure_no
-        from ({{ current_episode_rows('rad', 'radiopharmaceuticals') }}) as current_activities
+        from ({{ current_imaging_rows('rad', 'radiopharmaceuticals') }}) as current_activities
         where administered_activity_mbq is not null
     ) as measured
     group by institution_orgnr, episode_id, procedure_no
@@ -83,7 +86,8 @@ select
     e.care_level,
     coalesce(d.n_dose_events, 0) as n_dose_events,
     coalesce(di.n_dose_indicators, 0) as n_dose_indicators,
-    e.file_id
+    e.file_id,
+    p.year
 from procedures as p
 inner join episodes as e
     on

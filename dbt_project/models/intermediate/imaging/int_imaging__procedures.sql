@@ -1,12 +1,14 @@
+{{ config(**incremental_by_year(stage='imaging')) }}
 {#- One row per imaging-relevant procedure, before enrichment: every Prosedyre of raa (an
     examination; its main code is the first Kode) and every Prosedyre of ord that carries a ZXM
-    image-guidance code (modality and ionising flag from the ZXM code). -#}
+    image-guidance code (modality and ionising flag from the ZXM code). Partitioned by the year of
+    the episode group (int_imaging__episode_groups). -#}
 with raa_codes as (
-    {{ current_episode_rows('raa', 'procedure_codes') }}
+    {{ current_imaging_rows('raa', 'procedure_codes') }}
 ),
 
 ord_codes as (
-    {{ current_episode_rows('ord', 'procedure_codes') }}
+    {{ current_imaging_rows('ord', 'procedure_codes') }}
 ),
 
 codes as (
@@ -18,12 +20,13 @@ raa as (
         institution_orgnr,
         episode_id,
         procedure_no,
+        year,
         min(code_no) as main_code_no,
         max(case when code = 'ZTX0EA' then 1 else 0 end) = 1 as has_contrast,
         min(cast(measure_started_at as date)) as measure_date,
         count(*) as n_codes
     from raa_codes
-    group by institution_orgnr, episode_id, procedure_no
+    group by institution_orgnr, episode_id, procedure_no, year
 ),
 
 raa_main as (
@@ -35,7 +38,8 @@ raa_main as (
         c.code as procedure_code,
         cast(null as {{ api.Column.translate_type('string') }}) as guidance_code,
         r.has_contrast,
-        r.measure_date
+        r.measure_date,
+        r.year
     from raa as r
     inner join raa_codes as c
         on
@@ -50,6 +54,7 @@ ord_guided as (
         o.institution_orgnr,
         o.episode_id,
         o.procedure_no,
+        o.year,
         -- any ionising guidance code makes the procedure ionising (ZXM00 with ZXM10 is ZXM10)
         coalesce(
             min(case when z.is_guidance_code and z.is_ionising then o.code end),
@@ -59,7 +64,7 @@ ord_guided as (
         min(cast(o.measure_started_at as date)) as measure_date
     from ord_codes as o
     left join codes as z on z.procedure_code = o.code
-    group by o.institution_orgnr, o.episode_id, o.procedure_no
+    group by o.institution_orgnr, o.episode_id, o.procedure_no, o.year
     having max(case when z.is_guidance_code then 1 else 0 end) = 1
 ),
 
@@ -72,7 +77,8 @@ ord_main as (
         c.code as procedure_code,
         g.guidance_code,
         false as has_contrast,
-        g.measure_date
+        g.measure_date,
+        g.year
     from ord_guided as g
     inner join ord_codes as c
         on
@@ -100,7 +106,8 @@ select
     -- raa: the NCRP code's own class; ord: the guidance code's
     coalesce(g.modality, m.modality) as modality,
     coalesce(g.modality_group, m.modality_group) as modality_group,
-    coalesce(g.is_ionising, m.is_ionising, false) as is_ionising
+    coalesce(g.is_ionising, m.is_ionising, false) as is_ionising,
+    p.year
 from procedures as p
 left join codes as m on m.procedure_code = p.procedure_code
 left join codes as g on g.procedure_code = p.guidance_code
