@@ -1,0 +1,99 @@
+"""The imaging tables behind the facts are partitioned by the year of the episode group
+(dbt_project/macros/build_years.sql, stage 'imaging'): a build with nothing changed leaves them as
+they are, a changed patient rebuilds the years of the patient's examinations, and a partial build
+clears the stage's record so that the next build recomputes every year.
+
+A year that is not recomputed keeps its rows as they are, so the tests mark the rows (an impossible
+care level) and look for the mark afterwards."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from orchestration.settings import Paths
+from tests.warehouse.conftest import CORE_SELECTION, run_dbt
+
+pytestmark = pytest.mark.slow
+
+MARK = -1  # care_level of every examination: survives only where the year was not recomputed
+
+
+@pytest.fixture
+def copy(built_warehouse, tmp_path) -> Paths:
+    """The session's built warehouse and lake, copied: these tests change them."""
+    assert built_warehouse.build.returncode == 0, built_warehouse.build.stdout[-3000:]
+    paths = Paths.from_env(tmp_path / "data")
+    shutil.copytree(built_warehouse.paths.lake, paths.lake)
+    paths.build_warehouse.parent.mkdir(parents=True)
+    shutil.copy(built_warehouse.paths.build_warehouse, paths.build_warehouse)
+    with duckdb.connect(str(paths.build_warehouse)) as con:
+        con.execute(f"update intermediate.int_imaging__examinations set care_level = {MARK}")
+    return paths
+
+
+def _run(paths: Paths, tmp_path, *args: str) -> None:
+    proc = run_dbt(paths, "run", *args, target_dir=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+def _query(paths: Paths, sql: str) -> list[tuple]:
+    with duckdb.connect(str(paths.build_warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _marked(paths: Paths) -> int:
+    sql = f"select count(*) from intermediate.int_imaging__examinations where care_level = {MARK}"
+    return _query(paths, sql)[0][0]
+
+
+def _years(paths: Paths, where: str) -> set[int]:
+    sql = f"select distinct year from intermediate.int_imaging__examinations where {where}"
+    return {y for (y,) in _query(paths, sql)}
+
+
+def test_a_build_with_nothing_changed_leaves_the_imaging_tables_as_they_are(copy, tmp_path):
+    total = _query(copy, "select count(*) from intermediate.int_imaging__examinations")[0][0]
+    assert total > 0
+    _run(copy, tmp_path, *CORE_SELECTION)
+    assert _marked(copy) == total
+
+
+def test_a_changed_patient_rebuilds_the_years_of_the_patients_examinations(copy, tmp_path):
+    """Another sex in the patient's Pasient records (as later files would bring) reaches their
+    examinations through the patient fingerprint of the year, though no episode changed."""
+    institution, patient, sex = _query(
+        copy,
+        "select institution_orgnr, patient_local_id, sex from intermediate.int_imaging__examinations"
+        " where sex in ('1', '2') and source_module = 'raa' limit 1",
+    )[0]
+    other = "2" if sex == "1" else "1"
+    with duckdb.connect(str(copy.build_warehouse)) as con:
+        for module in ("str", "raa", "rad", "ord"):  # whichever file is the latest holds the record
+            con.execute(
+                f"update staging.stg_npr_{module}__patients set sex = ?"
+                " where institution_orgnr = ? and patient_local_id = ?",
+                [other, institution, patient],
+            )
+    _run(copy, tmp_path, *CORE_SELECTION)
+    of_patient = (
+        "from intermediate.int_imaging__examinations"
+        f" where institution_orgnr = '{institution}' and patient_local_id = '{patient}'"
+    )
+    assert _query(copy, f"select distinct sex {of_patient}") == [(other,)]
+    # every year the patient has an examination in was recomputed, and only those
+    patient_years = {y for (y,) in _query(copy, f"select distinct year {of_patient}")}
+    marked_years = _years(copy, f"care_level = {MARK}")
+    assert patient_years and not patient_years & marked_years
+    assert marked_years == _years(copy, "true") - patient_years
+
+
+def test_a_partial_build_forgets_the_record_and_the_next_build_recomputes_every_year(copy, tmp_path):
+    _run(copy, tmp_path, "--select", "int_imaging__procedures")
+    record = "select count(*) from intermediate.int_imaging__build_fingerprints"
+    assert _query(copy, record) == [(0,)]
+    _run(copy, tmp_path, *CORE_SELECTION)
+    assert _marked(copy) == 0
+    assert _query(copy, record)[0][0] > 0
