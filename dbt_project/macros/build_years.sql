@@ -2,9 +2,10 @@
     imaging tables behind the facts (by the year of the episode group, int_imaging__episode_groups)
     and the delivery tables with the intermediate tables behind them (by year of activity).
 
-    A year's rows of such a table depend only on that year's rows of its inputs (or, with
-    years_after, on the years_after years before it too), the seeds and, for deliveries, the
-    delivery parameters and the year's state (provisional, months ended by the cut date). Each
+    A year's rows of such a table depend only on what its stage fingerprints for that year (or, with
+    years_after, for the years_after years before it too), on what it fingerprints without a year,
+    and on the seeds; for deliveries also on the delivery parameters and the year's state
+    (provisional, months ended by the cut date). Each
     stage's fingerprints model (int_<stage>__build_fingerprints) records, at every build, a
     fingerprint of each input's rows per year (and of that state); a year whose fingerprint changed
     since the build before (or appeared, or vanished) is a build year of the stage. A model
@@ -19,9 +20,12 @@
 
 {#- The stages of year-partitioned tables. Each has its fingerprints model, which records its
     row-level inputs per year (each with the expression of its year; 'null': rows without a year,
-    whose change makes every year a build year). A stage's build years are computed once per build,
-    before its tables: the imaging stage (int_imaging__*, partitioned by the year of the episode
-    group, int_imaging__episode_groups) runs before the facts, the deliveries stage after them. -#}
+    whose change makes every year a build year). Both stages compare the last two records of their
+    fingerprints: the imaging stage (int_imaging__*, partitioned by the year of the episode group,
+    int_imaging__episode_groups) before the facts, the deliveries stage after them. The imaging
+    inputs stand for what the tables read: a current version names its file (file_id, a hash of the
+    file's bytes), whose rows never change, so a year's staging rows change only with its versions.
+    int_procedure_codes: an unlisted code's class depends on every module's use of it. -#}
 {% macro build_stages() -%}
     {{ return({
         'imaging': {
@@ -30,6 +34,7 @@
                 'int_imaging__episode_groups': 'year',
                 'int_imaging__patient_years': 'year',
                 'int_units': 'null',
+                'int_procedure_codes': 'null',
             },
         },
         'deliveries': {
@@ -96,24 +101,30 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- on-run-end: year-partitioned tables built without their stage's fingerprints (a partial
-    `dbt build --select`, perhaps with other --vars) recomputed every year, and their rows then match
-    no recorded fingerprint: the stage's record is cleared, so the next build recomputes every year
-    again. Once per invocation, after the models (in a pre-hook, two models deleting at once
-    conflict). -#}
+{#- on-run-end: a stage's record stays true only if the build ran its fingerprints model and every
+    year-partitioned table of the stage. A partial `dbt build --select` (perhaps with other --vars)
+    that ran a partitioned table without the fingerprints recomputed every year of it, and its rows
+    then match no recorded fingerprint; one that ran the fingerprints without every partitioned
+    table moved the record past years those tables did not rebuild. Either way the stage's record is
+    cleared, so the next build recomputes every year again. Once per invocation, after the models
+    (in a pre-hook, two models deleting at once conflict). -#}
 {% macro forget_build_fingerprints() -%}
     {%- if execute -%}
-        {%- for stage in build_stages() if not build_fingerprints_selected(stage) -%}
-            {%- set partitioned = [] -%}
+        {%- for stage in build_stages() -%}
+            {%- set partitioned, selected = [], [] -%}
             {%- for node in graph.nodes.values() -%}
-                {%- if node.unique_id in selected_resources and node.resource_type == 'model'
+                {%- if node.resource_type == 'model'
                     and node.config.get('meta', {}).get('partitioned_by') == 'year'
                     and node.config.get('meta', {}).get('build_stage', 'deliveries') == stage -%}
-                    {%- do partitioned.append(node.name) -%}
+                    {%- do partitioned.append(node.unique_id) -%}
+                    {%- if node.unique_id in selected_resources -%}{%- do selected.append(node.unique_id) -%}{%- endif -%}
                 {%- endif -%}
             {%- endfor -%}
+            {%- set fingerprints_selected = build_fingerprints_selected(stage) -%}
+            {%- set stale = (selected or fingerprints_selected)
+                and not (fingerprints_selected and selected | length == partitioned | length) -%}
             {%- set fingerprints = adapter.get_relation(**build_fingerprints_relation(stage, as_parts=true))
-                if partitioned else none -%}
+                if stale else none -%}
             {%- if fingerprints is not none %}
             delete from {{ fingerprints }};
             {%- endif -%}

@@ -90,7 +90,8 @@ def _table_rows(folder: Path) -> dict[str, list[tuple]]:
 def _rebuilt_years(build_warehouse: Path, stage: str = "deliveries") -> set[int] | None:
     """The years the last build recomputed in a stage's year-partitioned tables (deliveries, or the
     imaging tables): those whose fingerprint (int_<stage>__build_fingerprints) differs from the
-    build before; None after a full refresh."""
+    build before; None when that is every year (a full refresh, or a changed input without a
+    year)."""
     with duckdb.connect(str(build_warehouse), read_only=True) as con:
         rows = con.execute(
             "select build_no, input_name, year, n_rows, row_hash"
@@ -100,7 +101,8 @@ def _rebuilt_years(build_warehouse: Path, stage: str = "deliveries") -> set[int]
     if last == 1:
         return None
     now, before = ({r[1:3]: r[3:] for r in rows if r[0] == n} for n in (last, last - 1))
-    return {key[1] for key in now.keys() | before.keys() if now.get(key) != before.get(key)}
+    changed = {key[1] for key in now.keys() | before.keys() if now.get(key) != before.get(key)}
+    return None if None in changed else changed
 
 
 def _marts(path: Path) -> dict[str, list[tuple]]:

@@ -21,14 +21,25 @@ pytestmark = pytest.mark.slow
 MARK = -1  # care_level of every examination: survives only where the year was not recomputed
 
 
-@pytest.fixture
-def copy(built_warehouse, tmp_path) -> Paths:
-    """The session's built warehouse and lake, copied: these tests change them."""
-    assert built_warehouse.build.returncode == 0, built_warehouse.build.stdout[-3000:]
-    paths = Paths.from_env(tmp_path / "data")
-    shutil.copytree(built_warehouse.paths.lake, paths.lake)
+def _copied(source: Paths, root) -> Paths:
+    paths = Paths.from_env(root)
+    shutil.copytree(source.lake, paths.lake)
     paths.build_warehouse.parent.mkdir(parents=True)
-    shutil.copy(built_warehouse.paths.build_warehouse, paths.build_warehouse)
+    shutil.copy(source.build_warehouse, paths.build_warehouse)
+    return paths
+
+
+@pytest.fixture
+def built(built_warehouse) -> Paths:
+    assert built_warehouse.build.returncode == 0, built_warehouse.build.stdout[-3000:]
+    return built_warehouse.paths
+
+
+@pytest.fixture
+def copy(built, tmp_path) -> Paths:
+    """The session's built warehouse and lake, copied (these tests change them), every examination
+    marked."""
+    paths = _copied(built, tmp_path / "data")
     with duckdb.connect(str(paths.build_warehouse)) as con:
         con.execute(f"update intermediate.int_imaging__examinations set care_level = {MARK}")
     return paths
@@ -61,13 +72,14 @@ def test_a_build_with_nothing_changed_leaves_the_imaging_tables_as_they_are(copy
     assert _marked(copy) == total
 
 
-def test_a_changed_patient_rebuilds_the_years_of_the_patients_examinations(copy, tmp_path):
+def test_a_changed_patient_rebuilds_the_years_of_the_patients_episodes(copy, tmp_path):
     """Another sex in the patient's Pasient records (as later files would bring) reaches their
-    examinations through the patient fingerprint of the year, though no episode changed."""
+    examinations through the patient fingerprint of the years of their raa and ord episodes, though
+    no episode changed."""
     institution, patient, sex = _query(
         copy,
         "select institution_orgnr, patient_local_id, sex from intermediate.int_imaging__examinations"
-        " where sex in ('1', '2') and source_module = 'raa' limit 1",
+        " where sex in ('1', '2') and source_module = 'raa' order by examination_id limit 1",
     )[0]
     other = "2" if sex == "1" else "1"
     with duckdb.connect(str(copy.build_warehouse)) as con:
@@ -83,8 +95,16 @@ def test_a_changed_patient_rebuilds_the_years_of_the_patients_examinations(copy,
         f" where institution_orgnr = '{institution}' and patient_local_id = '{patient}'"
     )
     assert _query(copy, f"select distinct sex {of_patient}") == [(other,)]
-    # every year the patient has an examination in was recomputed, and only those
-    patient_years = {y for (y,) in _query(copy, f"select distinct year {of_patient}")}
+    # every year of the patient's raa and ord episode groups was recomputed, and only those
+    patient_years = {
+        y
+        for (y,) in _query(
+            copy,
+            "select distinct year from intermediate.int_imaging__episode_groups"
+            f" where module in ('raa', 'ord') and institution_orgnr = '{institution}'"
+            f" and patient_local_id = '{patient}'",
+        )
+    }
     marked_years = _years(copy, f"care_level = {MARK}")
     assert patient_years and not patient_years & marked_years
     assert marked_years == _years(copy, "true") - patient_years
@@ -97,3 +117,42 @@ def test_a_partial_build_forgets_the_record_and_the_next_build_recomputes_every_
     _run(copy, tmp_path, *CORE_SELECTION)
     assert _marked(copy) == 0
     assert _query(copy, record)[0][0] > 0
+
+
+IMAGING_TABLES = (
+    "int_imaging__procedures",
+    "int_imaging__examinations",
+    "int_imaging__dose_indicators",
+    "int_imaging__doses",
+)
+
+
+def _rows(paths: Paths, table: str) -> list[tuple]:
+    return sorted(_query(paths, f"select * from intermediate.{table}"), key=repr)
+
+
+def test_an_episode_moved_to_another_year_gives_what_a_full_refresh_gives(built, tmp_path):
+    """An E change that moves a raa episode a year back takes its group (the rad doses too) to that
+    year: the incremental build rebuilds both years, and its tables equal a full refresh."""
+    incremental = _copied(built, tmp_path / "incremental")
+    with duckdb.connect(str(incremental.build_warehouse)) as con:
+        institution, episode, year = con.execute(
+            "select institution_orgnr, episode_id, year from intermediate.int_imaging__examinations"
+            " where source_module = 'raa' and n_dose_events > 0 and episode_id not like '%#%'"
+            " order by examination_id limit 1"
+        ).fetchall()[0]
+        con.execute(
+            "update staging.stg_npr_raa__episodes set episode_date = episode_date - interval 1 year"
+            " where institution_orgnr = ? and episode_id = ?",
+            [institution, episode],
+        )
+    full = _copied(incremental, tmp_path / "full")
+    _run(incremental, tmp_path / "incremental_target", *CORE_SELECTION)
+    _run(full, tmp_path / "full_target", *CORE_SELECTION, "--full-refresh")
+    of_episode = f"institution_orgnr = '{institution}' and split_part(episode_id, '#', 1) = '{episode}'"
+    for table in ("int_imaging__examinations", "int_imaging__doses"):
+        assert _query(incremental, f"select distinct year from intermediate.{table} where {of_episode}") == [
+            (year - 1,)
+        ], table
+    for table in IMAGING_TABLES:
+        assert _rows(incremental, table) == _rows(full, table), table

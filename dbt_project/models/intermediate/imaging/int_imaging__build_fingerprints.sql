@@ -2,6 +2,7 @@
 {#- One row per build x input x year: the number of rows and an order-free fingerprint of each
     row-level input of the year-partitioned imaging tables (stage 'imaging' of macro build_stages):
     the current raa/ord/rad versions by the year of their episode group, the patients those groups
-    use, and the units (no year: a changed unit rebuilds every year). Macro build_years compares
+    use, and, without a year (a change rebuilds every year), the units and the procedure codes (an
+    unlisted code's class depends on every module's use of it). Macro build_years compares
     the last two builds. -#}
 {{ build_fingerprints('imaging') }}

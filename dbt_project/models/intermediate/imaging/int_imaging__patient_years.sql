@@ -1,7 +1,7 @@
 {{ config(materialized='view') }}
 {#- One row per year x patient of a raa or ord episode of that year's episode groups, with its
     int_patient_keys row (person, sex, birth year): a new Pasient or PasientIdent
-    record changes the years in which the patient has examinations (stage 'imaging' of macro
+    record changes the years of the patient's raa and ord episodes (stage 'imaging' of macro
     build_stages fingerprints it). -#}
 -- every column of the patient key: whatever the examinations may take from it
 select distinct
