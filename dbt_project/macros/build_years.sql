@@ -24,8 +24,10 @@
     fingerprints: the imaging stage (int_imaging__*, partitioned by the year of the episode group,
     int_imaging__episode_groups) before the facts, the deliveries stage after them. The imaging
     inputs stand for what the tables read: a current version names its file (file_id, a hash of the
-    file's bytes), whose rows never change, so a year's staging rows change only with its versions.
-    int_procedure_codes: an unlisted code's class depends on every module's use of it. -#}
+    file's bytes), whose rows never change, so a year's staging rows (and the extractor's findings on
+    them, written with the file) change only with its versions. int_procedure_codes: an unlisted
+    code's class depends on every module's use of it, so a code the lists lack that appears anywhere
+    rebuilds every year (only a class change needs it, but the fingerprints cannot tell). -#}
 {% macro build_stages() -%}
     {{ return({
         'imaging': {
@@ -101,30 +103,36 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- on-run-end: a stage's record stays true only if the build ran its fingerprints model and every
-    year-partitioned table of the stage. A partial `dbt build --select` (perhaps with other --vars)
-    that ran a partitioned table without the fingerprints recomputed every year of it, and its rows
-    then match no recorded fingerprint; one that ran the fingerprints without every partitioned
-    table moved the record past years those tables did not rebuild. Either way the stage's record is
-    cleared, so the next build recomputes every year again. Once per invocation, after the models
-    (in a pre-hook, two models deleting at once conflict). -#}
-{% macro forget_build_fingerprints() -%}
+{#- on-run-end: a stage's record stays true only if the build ran, with success, its fingerprints
+    model and every year-partitioned table of the stage. A partial `dbt build --select` (perhaps with
+    other --vars) that ran a partitioned table without the fingerprints recomputed every year of it,
+    and its rows then match no recorded fingerprint; one that ran the fingerprints without every
+    partitioned table (not selected, failed or skipped) moved the record past years those tables did
+    not rebuild. Either way the stage's record is cleared, so the next build recomputes every year
+    again. Once per invocation, after the models (in a pre-hook, two models deleting at once
+    conflict). results: dbt's results of the invocation. -#}
+{% macro forget_build_fingerprints(results) -%}
     {%- if execute -%}
+        {%- set succeeded = [] -%}
+        {%- for result in results if result.status == 'success' -%}
+            {%- do succeeded.append(result.node.unique_id) -%}
+        {%- endfor -%}
         {%- for stage in build_stages() -%}
-            {%- set partitioned, selected = [], [] -%}
+            {%- set fingerprints_id = 'model.' ~ project_name ~ '.' ~ build_stages()[stage]['fingerprints'] -%}
+            {%- set touched, partitioned = [], [fingerprints_id] -%}
             {%- for node in graph.nodes.values() -%}
                 {%- if node.resource_type == 'model'
                     and node.config.get('meta', {}).get('partitioned_by') == 'year'
                     and node.config.get('meta', {}).get('build_stage', 'deliveries') == stage -%}
                     {%- do partitioned.append(node.unique_id) -%}
-                    {%- if node.unique_id in selected_resources -%}{%- do selected.append(node.unique_id) -%}{%- endif -%}
                 {%- endif -%}
             {%- endfor -%}
-            {%- set fingerprints_selected = build_fingerprints_selected(stage) -%}
-            {%- set stale = (selected or fingerprints_selected)
-                and not (fingerprints_selected and selected | length == partitioned | length) -%}
+            {%- for unique_id in partitioned if unique_id in selected_resources -%}
+                {%- do touched.append(unique_id) -%}
+            {%- endfor -%}
+            {%- set complete = partitioned | reject('in', succeeded) | list | length == 0 -%}
             {%- set fingerprints = adapter.get_relation(**build_fingerprints_relation(stage, as_parts=true))
-                if stale else none -%}
+                if touched and not complete else none -%}
             {%- if fingerprints is not none %}
             delete from {{ fingerprints }};
             {%- endif -%}

@@ -1,7 +1,8 @@
 """The imaging tables behind the facts are partitioned by the year of the episode group
 (dbt_project/macros/build_years.sql, stage 'imaging'): a build with nothing changed leaves them as
-they are, a changed patient rebuilds the years of the patient's examinations, and a partial build
-clears the stage's record so that the next build recomputes every year.
+they are; a changed patient rebuilds the years of the patient's raa and ord episodes; an episode
+moved to another year gives what a full refresh gives; a partial build clears the stage's record so
+that the next build recomputes every year.
 
 A year that is not recomputed keeps its rows as they are, so the tests mark the rows (an impossible
 care level) and look for the mark afterwards."""
@@ -110,9 +111,17 @@ def test_a_changed_patient_rebuilds_the_years_of_the_patients_episodes(copy, tmp
     assert marked_years == _years(copy, "true") - patient_years
 
 
-def test_a_partial_build_forgets_the_record_and_the_next_build_recomputes_every_year(copy, tmp_path):
-    _run(copy, tmp_path, "--select", "int_imaging__procedures")
+@pytest.mark.parametrize(
+    "selection",
+    [
+        ["int_imaging__procedures"],  # a partitioned table without the fingerprints
+        ["int_imaging__build_fingerprints", "int_imaging__examinations"],  # without every table
+    ],
+)
+def test_a_partial_build_forgets_the_record_and_the_next_one_recomputes_every_year(copy, tmp_path, selection):
     record = "select count(*) from intermediate.int_imaging__build_fingerprints"
+    assert _query(copy, record)[0][0] > 0
+    _run(copy, tmp_path, "--select", *selection)
     assert _query(copy, record) == [(0,)]
     _run(copy, tmp_path, *CORE_SELECTION)
     assert _marked(copy) == 0
