@@ -118,19 +118,19 @@
             {%- do succeeded.append(result.node.unique_id) -%}
         {%- endfor -%}
         {%- for stage in build_stages() -%}
-            {%- set fingerprints_id = 'model.' ~ project_name ~ '.' ~ build_stages()[stage]['fingerprints'] -%}
-            {%- set touched, partitioned = [], [fingerprints_id] -%}
+            {#- the stage's fingerprints model and its year-partitioned tables -#}
+            {%- set touched, stage_models = [], [build_fingerprints_id(stage)] -%}
             {%- for node in graph.nodes.values() -%}
                 {%- if node.resource_type == 'model'
                     and node.config.get('meta', {}).get('partitioned_by') == 'year'
                     and node.config.get('meta', {}).get('build_stage', 'deliveries') == stage -%}
-                    {%- do partitioned.append(node.unique_id) -%}
+                    {%- do stage_models.append(node.unique_id) -%}
                 {%- endif -%}
             {%- endfor -%}
-            {%- for unique_id in partitioned if unique_id in selected_resources -%}
+            {%- for unique_id in stage_models if unique_id in selected_resources -%}
                 {%- do touched.append(unique_id) -%}
             {%- endfor -%}
-            {%- set complete = partitioned | reject('in', succeeded) | list | length == 0 -%}
+            {%- set complete = stage_models | reject('in', succeeded) | list | length == 0 -%}
             {%- set fingerprints = adapter.get_relation(**build_fingerprints_relation(stage, as_parts=true))
                 if touched and not complete else none -%}
             {%- if fingerprints is not none %}
@@ -143,13 +143,13 @@
 {#- A stage's fingerprints table, found in the graph (a data test may not ref it); as_parts: as the
     keyword arguments of adapter.get_relation. -#}
 {% macro build_fingerprints_relation(stage, as_parts=false) -%}
-    {%- set node = graph.nodes['model.' ~ project_name ~ '.' ~ build_stages()[stage]['fingerprints']] -%}
+    {%- set node = graph.nodes[build_fingerprints_id(stage)] -%}
     {%- set parts = {'database': node.database, 'schema': node.schema, 'identifier': node.alias} -%}
     {{ return(parts if as_parts else api.Relation.create(**parts)) }}
 {%- endmacro %}
 
-{% macro build_fingerprints_selected(stage) -%}
-    {{ return('model.' ~ project_name ~ '.' ~ build_stages()[stage]['fingerprints'] in selected_resources) }}
+{% macro build_fingerprints_id(stage) -%}
+    {{ return('model.' ~ project_name ~ '.' ~ build_stages()[stage]['fingerprints']) }}
 {%- endmacro %}
 
 {% macro delete_build_years() -%}
@@ -184,7 +184,7 @@
     {%- endif -%}
     {%- set stage = node.config.get('meta', {}).get('build_stage', 'deliveries') -%}
     {%- set fingerprints = build_fingerprints_relation(stage) -%}
-    {%- if not build_fingerprints_selected(stage) -%}
+    {%- if build_fingerprints_id(stage) not in selected_resources -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set query -%}
