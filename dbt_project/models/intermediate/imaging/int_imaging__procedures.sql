@@ -16,82 +16,46 @@ codes as (
 ),
 
 raa as (
+    -- the main code is the first Kode (the lowest code_no): arg_min, not a join back to the codes
     select
+        'raa' as source_module,
         institution_orgnr,
         episode_id,
         procedure_no,
-        year,
-        min(code_no) as main_code_no,
+        arg_min(code, code_no) as procedure_code,
+        cast(null as {{ api.Column.translate_type('string') }}) as guidance_code,
         max(case when code = 'ZTX0EA' then 1 else 0 end) = 1 as has_contrast,
         min(cast(measure_started_at as date)) as measure_date,
-        count(*) as n_codes
+        year
     from raa_codes
     group by institution_orgnr, episode_id, procedure_no, year
 ),
 
-raa_main as (
-    select
-        'raa' as source_module,
-        r.institution_orgnr,
-        r.episode_id,
-        r.procedure_no,
-        c.code as procedure_code,
-        cast(null as {{ api.Column.translate_type('string') }}) as guidance_code,
-        r.has_contrast,
-        r.measure_date,
-        r.year
-    from raa as r
-    inner join raa_codes as c
-        on
-            c.institution_orgnr = r.institution_orgnr
-            and c.episode_id = r.episode_id
-            and c.procedure_no = r.procedure_no
-            and c.code_no = r.main_code_no
-),
-
 ord_guided as (
     select
+        'ord' as source_module,
         o.institution_orgnr,
         o.episode_id,
         o.procedure_no,
-        o.year,
+        arg_min(o.code, o.code_no) as procedure_code,
         -- any ionising guidance code makes the procedure ionising (ZXM00 with ZXM10 is ZXM10)
         coalesce(
             min(case when z.is_guidance_code and z.is_ionising then o.code end),
             min(case when z.is_guidance_code then o.code end)
         ) as guidance_code,
-        min(o.code_no) as main_code_no,
-        min(cast(o.measure_started_at as date)) as measure_date
+        false as has_contrast,
+        min(cast(o.measure_started_at as date)) as measure_date,
+        o.year
     from ord_codes as o
     left join codes as z on z.procedure_code = o.code
     group by o.institution_orgnr, o.episode_id, o.procedure_no, o.year
     having max(case when z.is_guidance_code then 1 else 0 end) = 1
 ),
 
-ord_main as (
-    select
-        'ord' as source_module,
-        g.institution_orgnr,
-        g.episode_id,
-        g.procedure_no,
-        c.code as procedure_code,
-        g.guidance_code,
-        false as has_contrast,
-        g.measure_date,
-        g.year
-    from ord_guided as g
-    inner join ord_codes as c
-        on
-            c.institution_orgnr = g.institution_orgnr
-            and c.episode_id = g.episode_id
-            and c.procedure_no = g.procedure_no
-            and c.code_no = g.main_code_no
-),
-
 procedures as (
-    select * from raa_main
+    select * from raa
     union all
-    select * from ord_main
+    select * from ord_guided
 )
 
 select
