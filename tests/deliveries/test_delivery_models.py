@@ -220,6 +220,41 @@ def test_population_dose_matches_a_hand_computation(harness):
     assert 0 < xr["n_examinations_with_coefficient"] < xr["n_examinations"]
 
 
+def test_population_dose_patients_equal_a_plain_count_distinct(harness):
+    """n_patients of every published cell of dsa_population_dose equals count(distinct person_key) of
+    its examinations, counted here one breakdown at a time with a plain GROUP BY (the model counts
+    one row per grouping set and patient instead, for speed)."""
+    columns = {
+        "total": "'all'",
+        "sex": "e.sex",
+        "age_group": "e.age_group",
+        "residence_rhf": "e.residence_rhf_name",
+        "examination_group": "d.examination_group",
+    }
+    queries = [
+        f"select e.year, {modality} as modality, '{breakdown}' as breakdown, "
+        f"cast({value} as varchar) as breakdown_value, count(distinct e.person_key) as n_patients "
+        "from intermediate.int_deliveries__imaging_examinations as e "
+        "inner join intermediate.int_deliveries__examination_effective_doses as d "
+        "on d.examination_id = e.examination_id group by all"
+        for breakdown, value in columns.items()
+        for modality in ("e.modality_group", "'all'")
+    ]
+    expected = {
+        (r["year"], r["modality"], r["breakdown"], r["breakdown_value"]): r["n_patients"]
+        for r in _rows(harness.db, " union all ".join(queries))
+    }
+    published = _rows(
+        harness.db,
+        "select year, modality, breakdown, breakdown_value, n_patients from marts.dsa_population_dose "
+        "where n_patients is not null",
+    )
+    assert len(published) >= 5 and {r["breakdown"] for r in published} >= {"total", "sex"}
+    for r in published:
+        key = (r["year"], r["modality"], r["breakdown"], r["breakdown_value"])
+        assert r["n_patients"] == expected[key], key
+
+
 def test_completeness_counts_dose_without_activity_and_unknown_units(harness):
     totals = _rows(
         harness.db,
