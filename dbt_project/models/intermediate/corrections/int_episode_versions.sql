@@ -44,6 +44,23 @@ delivered as (
         on f.file_id = d.file_id and f.module = d.module and f.institution_orgnr = d.institution_orgnr
 ),
 
+repeated as (
+    -- ids delivered more than once (about one in eight): only they need the continuation rule; an
+    -- id delivered once is its own first incarnation, never resent (skips the self-join and the
+    -- window sorts for most rows)
+    select module, institution_orgnr, episode_id
+    from delivered
+    group by module, institution_orgnr, episode_id
+    having count(*) > 1
+),
+
+delivered_again as (
+    select d.*
+    from delivered as d
+    semi join repeated as r
+        on r.module = d.module and r.institution_orgnr = d.institution_orgnr and r.episode_id = d.episode_id
+),
+
 anchored as (
     -- the earliest delivery this one continues (itself when it continues none)
     select
@@ -52,8 +69,8 @@ anchored as (
         v.episode_id,
         v.file_seq,
         min(u.file_seq) as anchor_seq
-    from delivered as v
-    inner join delivered as u
+    from delivered_again as v
+    inner join delivered_again as u
         on
             u.module = v.module
             and u.institution_orgnr = v.institution_orgnr
@@ -82,11 +99,20 @@ versions as (
         lead(v.file_seq) over (
             partition by v.module, v.institution_orgnr, v.episode_id, a.anchor_seq order by v.file_seq
         ) as resent_seq
-    from delivered as v
+    from delivered_again as v
     inner join anchored as a
         on
             a.module = v.module and a.institution_orgnr = v.institution_orgnr
             and a.episode_id = v.episode_id and a.file_seq = v.file_seq
+    union all
+    select
+        d.*,
+        d.file_seq as anchor_seq,
+        1 as incarnation_no,
+        null as resent_seq
+    from delivered as d
+    anti join repeated as r
+        on r.module = d.module and r.institution_orgnr = d.institution_orgnr and r.episode_id = d.episode_id
 ),
 
 deletions as (
