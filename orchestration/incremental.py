@@ -7,7 +7,7 @@ quarantining parts, `stralebruk rotate-key` rewriting them, another lake folder,
 macro or seed) makes the next build a full refresh. An incremental build leaves out dbt's unit tests:
 they test the code, which a full refresh (and the test suite) covers whenever it changes. Within an
 incremental build the imaging tables and the heavy per-year delivery tables recompute only the years
-whose inputs changed (dbt_project/macros/build_years.sql decides which, from the fingerprints each
+whose inputs changed (dbt_project/macros/build_partitions.sql decides which, from the fingerprints each
 build records).
 """
 

@@ -26,8 +26,8 @@
 {% macro current_imaging_rows(module, name) -%}
     select c.*, g.year
     from ({{ current_episode_rows(module, name) }}) as c
-    {{ 'left' if build_years_filter() == 'true' else 'inner' }} join
-        {{ build_year_input('int_imaging__episode_groups') }} as g
+    {{ 'left' if build_partitions_filter() == 'true' else 'inner' }} join
+        {{ build_partition_input('int_imaging__episode_groups') }} as g
         on
             g.module = '{{ module }}'
             and g.institution_orgnr = c.institution_orgnr
@@ -37,16 +37,24 @@
 
 {#- Rows of a context staging model stg_npr_<module>__<name> (Pasient, Enhet, Utstyr,
     Behandlingsserie, Referansevolum, PasientIdent) in the version of the latest loaded file that
-    holds the key (institution_orgnr + key_columns): later files overwrite earlier values. -#}
-{% macro current_context_rows(module, name, key_columns) -%}
+    holds the key (institution_orgnr + key_columns): later files overwrite earlier values.
+    partition_column: in a partitioned model, the column of its partition (only the build
+    partitions' rows are read). -#}
+{% macro current_context_rows(module, name, key_columns, partition_column=none) -%}
+    {%- set staging = 'stg_npr_' ~ module ~ '__' ~ name -%}
+    {%- if partition_column -%}
+        {%- set staging, files = build_partition_input(staging, partition_column), build_partition_input('int_files', partition_column) -%}
+    {%- else -%}
+        {%- set staging, files = ref(staging), ref('int_files') -%}
+    {%- endif -%}
     {%- set versions -%}
         (
             select
                 s.* exclude (lake_part),
                 f.extraction_date as file_extraction_date,
                 f.file_seq
-            from {{ ref('stg_npr_' ~ module ~ '__' ~ name) }} as s
-            inner join {{ ref('int_files') }} as f
+            from {{ staging }} as s
+            inner join {{ files }} as f
                 on f.file_id = s.file_id and f.module = '{{ module }}' and f.institution_orgnr = s.institution_orgnr
         )
     {%- endset %}

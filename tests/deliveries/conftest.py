@@ -28,13 +28,14 @@ COPIED = [
     "models/deliveries",
     "models/intermediate/deliveries",
     "macros/deliveries",
-    "macros/build_years.sql",
+    "macros/build_partitions.sql",
+    "macros/npr_modules.sql",
     "macros/generate_schema_name.sql",
     "tests/generic",
     "seeds/deliveries",
     "dbt_project.yml",
 ]
-REF = re.compile(r"""\b(?:ref|build_year_input)\(\s*['"](\w+)['"]""")
+REF = re.compile(r"""\b(?:ref|build_partition_input)\(\s*['"](\w+)['"]""")
 # The real project's profile name, pointing at the test's own DuckDB file.
 PROFILES_YML = """\
 stralebruk:

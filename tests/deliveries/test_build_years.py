@@ -1,4 +1,4 @@
-"""Year-partitioned delivery tables (dbt_project/macros/build_years.sql) on the hand-built warehouse:
+"""Year-partitioned delivery tables (dbt_project/macros/build_partitions.sql) on the hand-built warehouse:
 a later build recomputes exactly the years whose inputs changed, and the result equals a full
 rebuild; a parameter change recomputes every year; a partial build forgets the record.
 

@@ -1,5 +1,5 @@
 """The imaging tables behind the facts are partitioned by the year of the episode group
-(dbt_project/macros/build_years.sql, stage 'imaging'): a build with nothing changed leaves them as
+(dbt_project/macros/build_partitions.sql, stage 'imaging'): a build with nothing changed leaves them as
 they are; a changed patient rebuilds the years of the patient's raa and ord episodes; an episode
 moved to another year gives what a full refresh gives; a partial build clears the stage's record so
 that the next build recomputes every year.

@@ -6,7 +6,7 @@
     examination under the RHF and HF of the reporting institution; 'residence': the private
     institutes' examinations again, under the patient's RHF of residence. Non-ionising examinations
     are the hidden remainder of n_examinations. In a year-partitioned model, the cells of its build
-    years widened by years_before/years_after (build_year_input). Emits a select statement. -#}
+    years widened by years_before/years_after (build_partition_input). Emits a select statement. -#}
 {% macro imaging_activity_cells(keys, years_before=0, years_after=0) -%}
     select
         {{ keys | join(', ') }},
@@ -27,7 +27,7 @@
             modality,
             is_ionising,
             person_key
-        from {{ build_year_input('int_deliveries__imaging_examinations', years_before=years_before, years_after=years_after) }}
+        from {{ build_partition_input('int_deliveries__imaging_examinations', years_before=years_before, years_after=years_after) }}
         union all
         select
             year,
@@ -39,7 +39,7 @@
             modality,
             is_ionising,
             person_key
-        from {{ build_year_input('int_deliveries__imaging_examinations', years_before=years_before, years_after=years_after) }}
+        from {{ build_partition_input('int_deliveries__imaging_examinations', years_before=years_before, years_after=years_after) }}
         where is_private_provider
     ) as examinations
     group by {{ keys | join(', ') }}

@@ -13,12 +13,12 @@
     sexes of an age group x region and the regions of an age group x sex. The share is blanked with
     either count, the median and P95 with n_persons. Windows and years share no margin (a person is in
     several). datatap per year x window x level (the cube's eight levels each count the persons once).
-    Incremental by year like its input (macros/build_years.sql). -#}
+    Incremental by year like its input (macros/build_partitions.sql). -#}
 {%- set keys = ['year', 'window_years', 'age_group', 'sex', 'residence_rhf_name'] -%}
 {%- set dims = ['age_group', 'sex', 'residence_rhf_name'] -%}
 with persons as (
     {%- set reach = cumulative_dose_reach() %}
-    select * from {{ build_year_input('int_deliveries__person_cumulative_doses', years_after=reach) }}
+    select * from {{ build_partition_input('int_deliveries__person_cumulative_doses', years_after=reach) }}
 ),
 
 cells as (

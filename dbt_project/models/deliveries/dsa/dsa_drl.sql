@@ -7,7 +7,7 @@
     rooms is no DRL). Compared with DSA's published values. -#}
 with
 {{ drl_national(
-    build_year_input('int_deliveries__facility_typical_values'), ['year', 'procedure_code', 'dose_type']
+    build_partition_input('int_deliveries__facility_typical_values'), ['year', 'procedure_code', 'dose_type']
 ) }},
 
 reference as (

@@ -15,13 +15,13 @@ with children as (
     select *
     from (
         select *, {{ paediatric_age_band('age') }} as age_band
-        from {{ build_year_input('int_deliveries__imaging_examinations') }}
+        from {{ build_partition_input('int_deliveries__imaging_examinations') }}
     ) as banded
     where age_band is not null
 ),
 
 doses as (
-    select * from {{ build_year_input('int_deliveries__examination_doses') }}
+    select * from {{ build_partition_input('int_deliveries__examination_doses') }}
 ),
 
 facility_values as (

@@ -2,7 +2,7 @@
 {#- One row per year x facility x examination code x dose type: the facility's typical value and
     whether it exceeds DSA's published national reference value. Cells on <= 4 patients are removed. -#}
 with typical as (
-    select * from {{ build_year_input('int_deliveries__facility_typical_values') }}
+    select * from {{ build_partition_input('int_deliveries__facility_typical_values') }}
 ),
 
 reference as (

@@ -22,15 +22,15 @@
 with examinations as (
     select
         e.*, d.examination_group, d.has_coefficient, d.has_measured_dose, d.effective_dose_msv, d.dose_source
-    from {{ build_year_input('int_deliveries__imaging_examinations') }} as e
+    from {{ build_partition_input('int_deliveries__imaging_examinations') }} as e
     inner join
-        {{ build_year_input('int_deliveries__examination_effective_doses') }} as d
+        {{ build_partition_input('int_deliveries__examination_effective_doses') }} as d
         on d.examination_id = e.examination_id
 ),
 
 implausible as (
     select examination_id, sum(n_records_implausible) as n_records_implausible
-    from {{ build_year_input('int_deliveries__examination_doses') }}
+    from {{ build_partition_input('int_deliveries__examination_doses') }}
     where n_records_implausible > 0
     group by examination_id
 ),

@@ -4,11 +4,11 @@
     suppressed. -#}
 with examinations as (
     -- every examination: an unknown code is classed non-ionising, so it is counted before that filter
-    select * from {{ build_year_input('int_deliveries__imaging_examinations') }}
+    select * from {{ build_partition_input('int_deliveries__imaging_examinations') }}
 ),
 
 doses as (
-    select * from {{ build_year_input('int_deliveries__imaging_doses') }}
+    select * from {{ build_partition_input('int_deliveries__imaging_doses') }}
 ),
 
 with_dose as (
@@ -36,7 +36,7 @@ dose_quality as (
         institution_orgnr,
         count(*) filter (where not has_activity) as n_dose_without_activity,
         count(*) filter (where not is_unit_known) as n_uninterpretable_units
-    from {{ build_year_input('int_deliveries__dose_records') }}
+    from {{ build_partition_input('int_deliveries__dose_records') }}
     group by year, month, institution_orgnr
 ),
 
@@ -47,7 +47,7 @@ reused_ids as (
         cast(extract(month from episode_date) as integer) as month,
         institution_orgnr,
         count(*) as n_reused_episode_ids
-    from {{ build_year_input('int_episode_id_reuses', 'extract(year from episode_date)') }}
+    from {{ build_partition_input('int_episode_id_reuses', 'extract(year from episode_date)') }}
     group by all
 ),
 

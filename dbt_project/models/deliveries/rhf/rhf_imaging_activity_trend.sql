@@ -6,7 +6,7 @@
     the yearly numbers as a margin of its months). Each row carries its change from the year before
     (the same month on monthly rows), taken between published numbers only. Incremental by year: a
     changed year rebuilds itself and the year after it (its change), from the two years' cells
-    (macros/build_years.sql). -#}
+    (macros/build_partitions.sql). -#}
 {%- set year_keys = ['year', 'region_basis', 'rhf_name', 'hf_name', 'is_private_provider', 'modality'] -%}
 {%- set grain = ['year', 'month', 'region_basis', 'rhf_name', 'hf_name', 'modality'] -%}
 with cells as (
@@ -22,7 +22,7 @@ yearly_and_monthly as (
     select *, cast(null as integer) as month from published
     union all by name
     select * exclude (is_provisional)
-    from {{ build_year_input('rhf_imaging_activity', years_before=1, years_after=1) }}
+    from {{ build_partition_input('rhf_imaging_activity', years_before=1, years_after=1) }}
 ),
 
 changed as (
@@ -31,4 +31,4 @@ changed as (
 
 select *, {{ is_provisional('year') }} as is_provisional
 from changed
-where {{ build_years_output_filter() }}
+where {{ build_partitions_output_filter() }}

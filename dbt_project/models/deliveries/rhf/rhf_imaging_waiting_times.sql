@@ -24,7 +24,7 @@ with examinations as (
         e.source_module,
         e.person_key,
         w.wait_days
-    from {{ build_year_input('int_deliveries__imaging_examinations') }} as e
+    from {{ build_partition_input('int_deliveries__imaging_examinations') }} as e
     left join {{ ref('int_referrals__examination_waits') }} as w on w.examination_id = e.examination_id
 ),
 

@@ -1,4 +1,4 @@
-{{ config(materialized='table') }}
+{{ config(**incremental_by_institution()) }}
 {#- THE correction rule (docs/messages.md section 8), the one place every module's current state comes
     from. One row per (module, institution, episode, file that delivered it).
 
@@ -16,14 +16,16 @@
       - is a B file whose period covers the episode's day and does not deliver the id at all
         (omitted).
     Current state = versions with no end. History is every row: a past cut is re-derived by
-    taking the versions whose file and superseding file were (not) among the files it used. -#}
+    taking the versions whose file and superseding file were (not) among the files it used.
+    Every rule is within one institution: partitioned by it (macro build_stages, stage
+    'corrections'), a build recomputes only the institutions whose files changed. -#}
 
 with deliveries as (
-    select * from {{ ref('int_episode_deliveries') }}
+    select * from {{ build_partition_input('int_episode_deliveries', 'institution_orgnr') }}
 ),
 
 files as (
-    select * from {{ ref('int_files') }}
+    select * from {{ build_partition_input('int_files', 'institution_orgnr') }}
 ),
 
 delivered as (
@@ -120,7 +122,7 @@ deletions as (
     select s.module, s.institution_orgnr, s.episode_id, s.file_seq, max(v.anchor_seq) as anchor_seq
     from (
         select d.module, d.institution_orgnr, d.episode_id, f.file_seq
-        from {{ ref('int_deletions') }} as d
+        from {{ build_partition_input('int_deletions', 'institution_orgnr') }} as d
         inner join files as f
             on f.file_id = d.file_id and f.module = d.module and f.institution_orgnr = d.institution_orgnr
     ) as s

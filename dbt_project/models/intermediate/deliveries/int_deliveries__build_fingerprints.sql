@@ -3,7 +3,7 @@
     row-level input of the year-partitioned delivery tables (stage 'deliveries' of macro
     build_stages), and one row per year ('delivery_state') fingerprinting what else a year's
     published rows depend on: whether it is provisional, how many of its months have ended by the
-    cut date (the time series' changes) and the delivery parameters. Macro build_years compares the
+    cut date (the time series' changes) and the delivery parameters. Macro build_partitions compares the
     last two builds. -#}
 {% call build_fingerprints('deliveries') -%}
     select

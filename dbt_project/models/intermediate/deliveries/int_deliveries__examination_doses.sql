@@ -3,7 +3,7 @@
     quantity excluded (exclusion_reason: implausible, not above zero, unknown unit) has no dose of that
     quantity (value null): half a sum is no dose either. The one place that turns dose records into
     examination doses for the DRLs and the population dose. year (the examination's) lets a
-    year-partitioned reader take only the years it rebuilds (build_year_input). -#}
+    year-partitioned reader take only the years it rebuilds (build_partition_input). -#}
 select
     examination_id,
     dose_type,

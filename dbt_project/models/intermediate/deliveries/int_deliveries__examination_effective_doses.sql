@@ -16,9 +16,9 @@
       5. none: counted, no dose.
     examination_group is the typical_effective_doses group the code falls in ('other' when none).
     A year's rows depend only on that year's examinations and doses (the imputed mean is per year):
-    partitioned by year (macros/build_years.sql). -#}
+    partitioned by year (macros/build_partitions.sql). -#}
 with examinations as (
-    select * from {{ build_year_input('int_deliveries__imaging_examinations') }} where is_ionising
+    select * from {{ build_partition_input('int_deliveries__imaging_examinations') }} where is_ionising
 ),
 
 codes as (
@@ -51,7 +51,7 @@ code_typical as (
 
 doses as (
     select d.*, e.procedure_code
-    from {{ build_year_input('int_deliveries__examination_doses') }} as d
+    from {{ build_partition_input('int_deliveries__examination_doses') }} as d
     inner join examinations as e on e.examination_id = d.examination_id
 ),
 

@@ -9,14 +9,14 @@
     is_complete_window). The person's age group, sex and RHF of residence are those of their last
     examination in the window (latest date, then examination id): for one year, the age of the year
     (year - birth year) and the sex; for five years, where they were last seen. Sums the person-year
-    rows of int_deliveries__person_year_doses; partitioned by year (macros/build_years.sql). -#}
+    rows of int_deliveries__person_year_doses; partitioned by year (macros/build_partitions.sql). -#}
 {%- set windows = delivery_param('cumulative_dose_windows') -%}
 {%- set reach = cumulative_dose_reach() -%}
 {%- set threshold = delivery_param('cumulative_dose_threshold_msv') -%}
 with person_year_groups as (
     -- the years the rebuilt windows hold
     select *
-    from {{ build_year_input('int_deliveries__person_year_doses', years_before=reach, years_after=reach) }}
+    from {{ build_partition_input('int_deliveries__person_year_doses', years_before=reach, years_after=reach) }}
 ),
 
 data_years as (
@@ -42,7 +42,7 @@ years as (
     from data_years as dy
     cross join generate_series(dy.first_year, dy.last_year) as y (year)
     cross join windows as w
-    where {{ build_years_output_filter('y.year') }}
+    where {{ build_partitions_output_filter('y.year') }}
 ),
 
 in_window as (

@@ -3,7 +3,7 @@
     (int_deliveries__examination_effective_doses, any source) in the year and that group, their dose,
     and the group's last examination (latest date, then examination id) with who the person was then.
     int_deliveries__person_cumulative_doses adds these up over its windows: a few rows per person and
-    year, not every examination once per window covering it. Partitioned by year (macros/build_years.sql). -#}
+    year, not every examination once per window covering it. Partitioned by year (macros/build_partitions.sql). -#}
 with doses as (
     select
         e.person_key,
@@ -15,9 +15,9 @@ with doses as (
         e.residence_rhf_name,
         d.examination_group,
         d.effective_dose_msv
-    from {{ build_year_input('int_deliveries__imaging_examinations') }} as e
+    from {{ build_partition_input('int_deliveries__imaging_examinations') }} as e
     inner join
-        {{ build_year_input('int_deliveries__examination_effective_doses') }} as d
+        {{ build_partition_input('int_deliveries__examination_effective_doses') }} as d
         on d.examination_id = e.examination_id
     where d.effective_dose_msv is not null
 ),

@@ -22,7 +22,7 @@ with indicators as (
         is_unit_known,
         cast(null as {{ api.Column.translate_type('string') }}) as radiopharmaceutical_code,
         year
-    from {{ build_year_input('int_imaging__dose_indicators') }}
+    from {{ build_partition_input('int_imaging__dose_indicators') }}
 ),
 
 activities as (
@@ -53,7 +53,7 @@ doses as (
 examinations as (
     -- one examination per (institution, episode, procedure): raa before ord
     select *
-    from {{ build_year_input('int_imaging__examinations') }}
+    from {{ build_partition_input('int_imaging__examinations') }}
     qualify row_number() over (
             partition by institution_orgnr, episode_id, procedure_no order by source_module desc
         ) = 1

@@ -4,7 +4,7 @@
     Partitioned by the year of the episode group (int_imaging__episode_groups): the examination, its
     episode and the rad records that point to it share it. -#}
 with procedures as (
-    select * from {{ build_year_input('int_imaging__procedures') }}
+    select * from {{ build_partition_input('int_imaging__procedures') }}
 ),
 
 episodes as (
@@ -41,7 +41,7 @@ dose_indicators as (
     select institution_orgnr, episode_id, procedure_no, count(*) as n_dose_indicators
     from (
         select institution_orgnr, episode_id, procedure_no
-        from {{ build_year_input('int_imaging__dose_indicators') }}
+        from {{ build_partition_input('int_imaging__dose_indicators') }}
         where value is not null
         union all
         select institution_orgnr, episode_id, procedure_no

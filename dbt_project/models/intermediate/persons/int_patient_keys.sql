@@ -2,21 +2,27 @@
     Pasient record, resolved to a person: the NPR-IDE pseudonym where the institution's ide
     messages link the pasientNr (pid) to a valid fødselsnummer, else the sender-local key
     'local:<institution>:<pasientNr>', flagged (docs/domain.md section 2). Sex and birth year from the
-    institution's latest Pasient record. -#}
+    institution's latest Pasient record. Partitioned by institution with int_episode_versions (macro
+    build_stages, stage 'corrections'). -#}
+{{ config(**incremental_by_institution()) }}
 {%- set modules = npr_modules('patient') %}
 with patients as (
     {%- for module in modules %}
     select institution_orgnr, patient_local_id, sex, birth_year, file_id
-    from ({{ current_context_rows(module, 'patients', ['patient_local_id']) }}) as current_patients
+    from (
+        {{ current_context_rows(module, 'patients', ['patient_local_id'], 'institution_orgnr') }}
+    ) as current_patients
     union all
     {%- endfor %}
     select institution_orgnr, patient_local_id, null as sex, null as birth_year, null as file_id
-    from {{ ref('int_episode_versions') }}
+    from {{ build_partition_input('int_episode_versions', 'institution_orgnr') }}
     where is_current
 ),
 
 files as (
-    select file_id, max(extraction_date) as extraction_date from {{ ref('int_files') }} group by file_id
+    select file_id, max(extraction_date) as extraction_date
+    from {{ build_partition_input('int_files', 'institution_orgnr') }}
+    group by file_id
 ),
 
 ranked as (
@@ -34,7 +40,9 @@ latest as (
 
 idents as (
     select institution_orgnr, patient_local_id, person_pseudonym
-    from ({{ current_context_rows('ide', 'person_idents', ['patient_local_id']) }}) as current_idents
+    from (
+        {{ current_context_rows('ide', 'person_idents', ['patient_local_id'], 'institution_orgnr') }}
+    ) as current_idents
     where is_fid_valid and person_pseudonym is not null
 )
 
