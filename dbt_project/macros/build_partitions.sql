@@ -1,8 +1,9 @@
 {#- Tables partitioned by what a build changed (README, "A registry that lives for years"), in three
-    stages: the correction tables (int_episode_versions, int_patient_keys: by institution, every rule
-    in them is within one institution), the imaging tables behind the facts (by the year of the
-    episode group, int_imaging__episode_groups) and the delivery tables with the intermediate tables
-    behind them (by year of activity).
+    stages: the correction tables (the episode versions, the patient keys, the imaging episode
+    groups and the referral chain: by institution, every rule in them is within one institution),
+    the imaging tables behind the
+    facts (by the year of the episode group, int_imaging__episode_groups) and the delivery tables
+    with the intermediate tables behind them (by year of activity).
 
     A partition's rows of such a table depend only on what its stage fingerprints for that partition
     (or, for years with years_after, for the years_after years before it too), on what it
@@ -33,15 +34,17 @@
     depends on every module's use of it, so a code the lists lack that appears anywhere rebuilds
     every year (only a class change needs it, but the fingerprints cannot tell). -#}
 {% macro build_stages() -%}
-    {#- corrections: what int_episode_versions and int_patient_keys read, row for row -#}
+    {#- corrections: what its tables read from staging, row for row -#}
     {%- set corrections = {
         'int_files': 'institution_orgnr',
         'int_episode_deliveries': 'institution_orgnr',
         'int_deletions': 'institution_orgnr',
         'stg_npr_ide__person_idents': 'institution_orgnr',
     } -%}
-    {%- for module in npr_modules('patient') -%}
-        {%- do corrections.update({'stg_npr_' ~ module ~ '__patients': 'institution_orgnr'}) -%}
+    {%- for lake_table, name in {'patient': 'patients', 'episode': 'episodes', 'referral_period': 'referral_periods'}.items() -%}
+        {%- for module in npr_modules(lake_table) -%}
+            {%- do corrections.update({'stg_npr_' ~ module ~ '__' ~ name: 'institution_orgnr'}) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {{ return({
         'corrections': {

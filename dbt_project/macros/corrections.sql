@@ -2,16 +2,27 @@
     current version. Staging holds every version as sent; the rule itself lives in
     int_episode_versions (docs/messages.md section 8); these macros only apply it. -#}
 
+{#- ref(name); in a model partitioned by institution (partition_column 'institution_orgnr', macro
+    build_stages), only the rows of the institutions this build recomputes. -#}
+{% macro read_input(name, partition_column=none) -%}
+    {%- if partition_column -%}
+        {{ build_partition_input(name, partition_column) }}
+    {%- else -%}
+        {{ ref(name) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Rows of an episode-scoped staging model stg_npr_<module>__<name> (the Episode subtree; in str
     the ApparatFremmote and Dosebidrag rows; in rad the dose events) that belong to the current
-    version of their episode, with version_date (uttakDato of the file of that version). -#}
-{% macro current_episode_rows(module, name) -%}
+    version of their episode, with version_date (uttakDato of the file of that version).
+    partition_column: as in read_input. -#}
+{% macro current_episode_rows(module, name, partition_column=none) -%}
     select
         -- a reused id's later incarnations carry '<id>#<n>' (int_episode_versions): both count
         s.* exclude (lake_part) replace (v.episode_key as episode_id),
         v.valid_from_date as version_date
-    from {{ ref('stg_npr_' ~ module ~ '__' ~ name) }} as s
-    inner join {{ ref('int_episode_versions') }} as v
+    from {{ read_input('stg_npr_' ~ module ~ '__' ~ name, partition_column) }} as s
+    inner join {{ read_input('int_episode_versions', partition_column) }} as v
         on
             v.module = '{{ module }}'
             and v.is_current
@@ -38,23 +49,16 @@
 {#- Rows of a context staging model stg_npr_<module>__<name> (Pasient, Enhet, Utstyr,
     Behandlingsserie, Referansevolum, PasientIdent) in the version of the latest loaded file that
     holds the key (institution_orgnr + key_columns): later files overwrite earlier values.
-    partition_column: in a partitioned model, the column of its partition (only the build
-    partitions' rows are read). -#}
+    partition_column: as in read_input. -#}
 {% macro current_context_rows(module, name, key_columns, partition_column=none) -%}
-    {%- set staging = 'stg_npr_' ~ module ~ '__' ~ name -%}
-    {%- if partition_column -%}
-        {%- set staging, files = build_partition_input(staging, partition_column), build_partition_input('int_files', partition_column) -%}
-    {%- else -%}
-        {%- set staging, files = ref(staging), ref('int_files') -%}
-    {%- endif -%}
     {%- set versions -%}
         (
             select
                 s.* exclude (lake_part),
                 f.extraction_date as file_extraction_date,
                 f.file_seq
-            from {{ staging }} as s
-            inner join {{ files }} as f
+            from {{ read_input('stg_npr_' ~ module ~ '__' ~ name, partition_column) }} as s
+            inner join {{ read_input('int_files', partition_column) }} as f
                 on f.file_id = s.file_id and f.module = '{{ module }}' and f.institution_orgnr = s.institution_orgnr
         )
     {%- endset %}
@@ -80,8 +84,9 @@
 
 {#- A register kept in every skeleton module (units, equipment): the union over the modules whose
     lake has `lake_table` of the current rows of stg_npr_<module>__<name>, keeping per key
-    (institution_orgnr + key_columns) the version of the latest file. -#}
-{% macro latest_across_modules(name, lake_table, key_columns) -%}
+    (institution_orgnr + key_columns) the version of the latest file. partition_column: as in
+    read_input. -#}
+{% macro latest_across_modules(name, lake_table, key_columns, partition_column=none) -%}
     {%- set versions -%}
         (
             {%- for module in npr_modules(lake_table) %}
@@ -89,8 +94,8 @@
                 r.*,
                 f.extraction_date,
                 f.file_seq
-            from ({{ current_context_rows(module, name, key_columns) }}) as r
-            inner join {{ ref('int_files') }} as f
+            from ({{ current_context_rows(module, name, key_columns, partition_column) }}) as r
+            inner join {{ read_input('int_files', partition_column) }} as f
                 on f.file_id = r.file_id and f.module = '{{ module }}' and f.institution_orgnr = r.institution_orgnr
             {% if not loop.last %}union all{% endif %}
             {%- endfor %}

@@ -1,10 +1,11 @@
-"""The correction tables (int_episode_versions, int_patient_keys) are partitioned by institution
-(dbt_project/macros/build_partitions.sql, stage 'corrections'): a build with nothing changed leaves
-them as they are; a change in one institution's files recomputes that institution only, and the
-result equals a full refresh; a partial build clears the stage's record.
+"""The tables of stage 'corrections' (the episode versions, the patient keys, the imaging episode
+groups and the referral chain behind fct_referral) are partitioned by institution
+(dbt_project/macros/build_partitions.sql): a build with nothing changed leaves them as they are; a
+change in one institution's files recomputes that institution only, and the result equals a full
+refresh; a partial build clears the stage's record.
 
 An institution that is not recomputed keeps its rows as they are, so the tests mark every row (a
-message type and a birth year no file has) and look for the mark afterwards."""
+value no file gives) and look for the mark afterwards."""
 
 from __future__ import annotations
 
@@ -17,7 +18,15 @@ from tests.warehouse.test_imaging_partitions import _copied, _query, _run
 pytestmark = pytest.mark.slow
 
 # a value no file gives, per table: survives only in the institutions not recomputed
-MARKS = {"int_episode_versions": ("message_type", "'M'"), "int_patient_keys": ("birth_year", "-1")}
+MARKS = {
+    "int_episode_versions": ("message_type", "'M'"),
+    "int_patient_keys": ("birth_year", "-1"),
+    "int_imaging__episode_groups": ("patient_local_id", "'M'"),
+    "int_referrals__periods": ("referral_type", "'M'"),
+    "int_referrals__episodes": ("seniority_date", "date '1900-01-01'"),
+    "fct_referral": ("referral_type", "'M'"),
+}
+SCHEMAS = {"fct_referral": "marts"}
 
 
 @pytest.fixture
@@ -29,18 +38,22 @@ def built(built_warehouse):
 def _mark(paths) -> None:
     with duckdb.connect(str(paths.build_warehouse)) as con:
         for table, (column, value) in MARKS.items():
-            con.execute(f"update intermediate.{table} set {column} = {value}")
+            con.execute(f"update {_relation(table)} set {column} = {value}")
 
 
 def _marked_institutions(paths, table: str) -> dict[str, int]:
     """Marked rows per institution."""
     column, value = MARKS[table]
-    sql = f"select institution_orgnr, count(*) from intermediate.{table} where {column} = {value} group by 1"
+    sql = f"select institution_orgnr, count(*) from {_relation(table)} where {column} = {value} group by 1"
     return dict(_query(paths, sql))
 
 
 def _rows(paths, table: str, where: str) -> list[tuple]:
-    return sorted(_query(paths, f"select * from intermediate.{table} where {where}"), key=repr)
+    return sorted(_query(paths, f"select * from {_relation(table)} where {where}"), key=repr)
+
+
+def _relation(table: str) -> str:
+    return f"{SCHEMAS.get(table, 'intermediate')}.{table}"
 
 
 def test_a_build_with_nothing_changed_leaves_the_correction_tables_as_they_are(built, tmp_path):
@@ -54,8 +67,8 @@ def test_a_build_with_nothing_changed_leaves_the_correction_tables_as_they_are(b
 
 def test_a_change_in_one_institution_recomputes_it_alone_as_a_full_refresh_would(built, tmp_path):
     """An E change would move a raa episode a year back and give its patient another sex: the
-    institution's versions and patient keys are recomputed, every other institution keeps its rows,
-    and both tables equal a full refresh."""
+    institution's rows are recomputed, every other institution keeps its rows, and every table of
+    the stage equals a full refresh."""
     incremental = _copied(built, tmp_path / "incremental")
     institution, episode, patient, sex = _query(
         incremental,
@@ -92,16 +105,17 @@ def test_a_change_in_one_institution_recomputes_it_alone_as_a_full_refresh_would
         marked = _marked_institutions(incremental, table)
         assert institution not in marked, table
         assert sum(marked.values()) == others[table], table
-        # the recomputed rows are a full refresh's, and the change reached them
+        # the recomputed rows are a full refresh's
         assert _rows(incremental, table, of_institution) == _rows(full, table, of_institution), table
-        assert _rows(full, table, of_institution) != _rows(built, table, of_institution), table
         # the kept rows are the ones a full refresh gives
         assert _rows(full, table, of_others) == _rows(built, table, of_others), table
+    for table in ("int_episode_versions", "int_patient_keys", "int_imaging__episode_groups"):  # changed
+        assert _rows(full, table, of_institution) != _rows(built, table, of_institution), table
 
 
 def test_a_partial_build_forgets_the_corrections_record(built, tmp_path):
     """int_episode_versions built without the fingerprints recomputes every institution; the record
-    is cleared, so the next build recomputes every institution of both tables again."""
+    is cleared, so the next build recomputes every institution of every table of the stage."""
     copy = _copied(built, tmp_path / "data")
     record = "select count(*) from intermediate.int_corrections__build_fingerprints"
     assert _query(copy, record)[0][0] > 0

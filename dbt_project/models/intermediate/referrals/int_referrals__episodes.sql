@@ -1,10 +1,12 @@
 {#- One row per current episode (every module with episodes) that names a referral period
     (Episode/@henvisningsperiodeID), with the period the institution sent under that id, if any:
-    an id is unique per institution, whichever module sent the period. -#}
+    an id is unique per institution, whichever module sent the period. Partitioned by institution
+    (macro build_stages, stage 'corrections'). -#}
+{{ config(**incremental_by_institution()) }}
 with episodes as (
     {%- for module in npr_modules('episode') %}
     select module, institution_orgnr, episode_id, episode_date, referral_local_id
-    from ({{ current_episode_rows(module, 'episodes') }}) as current_{{ module }}
+    from ({{ current_episode_rows(module, 'episodes', 'institution_orgnr') }}) as current_{{ module }}
     where referral_local_id is not null
     {%- if not loop.last %}
     union all
@@ -13,7 +15,7 @@ with episodes as (
 ),
 
 periods as (
-    select * from {{ ref('int_referrals__periods') }}
+    select * from {{ build_partition_input('int_referrals__periods', 'institution_orgnr') }}
 )
 
 select

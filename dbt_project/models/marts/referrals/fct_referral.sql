@@ -1,8 +1,10 @@
 {#- One row per referral period (Henvisningsperiode; institution + henvisningsperiodeID) in its
-    latest sent version, with the number of current episodes that name it. -#}
+    latest sent version, with the number of current episodes that name it. Partitioned by
+    institution (macro build_stages, stage 'corrections'). -#}
+{{ config(**incremental_by_institution()) }}
 with named as (
     select institution_orgnr, referral_local_id, count(*) as n_episodes
-    from {{ ref('int_referrals__episodes') }}
+    from {{ build_partition_input('int_referrals__episodes', 'institution_orgnr') }}
     group by institution_orgnr, referral_local_id
 )
 
@@ -19,6 +21,6 @@ select
     cast(p.module as varchar) as source_module,
     cast(coalesce(n.n_episodes, 0) as integer) as n_episodes,
     cast(p.file_id as varchar) as source_file_id
-from {{ ref('int_referrals__periods') }} as p
+from {{ build_partition_input('int_referrals__periods', 'institution_orgnr') }} as p
 left join named as n
     on n.institution_orgnr = p.institution_orgnr and n.referral_local_id = p.referral_local_id
