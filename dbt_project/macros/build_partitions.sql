@@ -1,9 +1,9 @@
 {#- Tables partitioned by what a build changed (README, "A registry that lives for years"), in three
     stages: the correction tables (the episode versions, the patient keys, the imaging episode
     groups and the referral chain: by institution, every rule in them is within one institution),
-    the imaging tables behind the
-    facts (by the year of the episode group, int_imaging__episode_groups) and the delivery tables
-    with the intermediate tables behind them (by year of activity).
+    the imaging tables behind the facts (by the year of the episode group,
+    int_imaging__episode_groups) and the delivery tables with the intermediate tables behind them (by
+    year of activity).
 
     A partition's rows of such a table depend only on what its stage fingerprints for that partition
     (or, for years with years_after, for the years_after years before it too), on what it
@@ -27,10 +27,10 @@
     compare the last two records of their fingerprints: the corrections stage first (by institution:
     a month of files touches a few), the imaging stage (int_imaging__*, partitioned by the year of the
     episode group, int_imaging__episode_groups) before the facts, the deliveries stage after them.
-    The correction inputs are what the two tables read, row for row. The imaging inputs stand for
-    what the tables read: a current version names its file (file_id, a hash of the file's bytes),
-    whose rows never change, so a year's staging rows (and the extractor's findings on them, written
-    with the file) change only with its versions. int_procedure_codes: an unlisted code's class
+    The correction inputs are what the stage's tables read from below it, row for row. The imaging
+    inputs stand for what the tables read: a current version names its file (file_id, a hash of the
+    file's bytes), whose rows never change, so a year's staging rows (and the extractor's findings on
+    them, written with the file) change only with its versions. int_procedure_codes: an unlisted code's class
     depends on every module's use of it, so a code the lists lack that appears anywhere rebuilds
     every year (only a class change needs it, but the fingerprints cannot tell). -#}
 {% macro build_stages() -%}

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from orchestration.settings import DBT_PROJECT_DIR, Paths
@@ -48,6 +50,28 @@ def run_dbt(paths: Paths, *args: str, target_dir: Path) -> subprocess.CompletedP
         text=True,
         check=False,
     )
+
+
+def copied_data(source: Paths, root: Path) -> Paths:
+    """A data dir at root holding a copy of source's lake and build warehouse (for tests that change
+    them)."""
+    paths = Paths.from_env(root)
+    shutil.copytree(source.lake, paths.lake)
+    paths.build_warehouse.parent.mkdir(parents=True)
+    shutil.copy(source.build_warehouse, paths.build_warehouse)
+    return paths
+
+
+def run_models(paths: Paths, target_dir: Path, *args: str) -> None:
+    """`dbt run <args>` on the data dir; fails the test when dbt fails."""
+    proc = run_dbt(paths, "run", *args, target_dir=target_dir)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+def query(paths: Paths, sql: str) -> list[tuple]:
+    """The rows of a query on the data dir's build warehouse (read-only)."""
+    with duckdb.connect(str(paths.build_warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
 
 
 @dataclass

@@ -12,8 +12,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from tests.warehouse.conftest import CORE_SELECTION
-from tests.warehouse.test_imaging_partitions import _copied, _query, _run
+from tests.warehouse.conftest import CORE_SELECTION, copied_data, query, run_models
 
 pytestmark = pytest.mark.slow
 
@@ -45,11 +44,11 @@ def _marked_institutions(paths, table: str) -> dict[str, int]:
     """Marked rows per institution."""
     column, value = MARKS[table]
     sql = f"select institution_orgnr, count(*) from {_relation(table)} where {column} = {value} group by 1"
-    return dict(_query(paths, sql))
+    return dict(query(paths, sql))
 
 
 def _rows(paths, table: str, where: str) -> list[tuple]:
-    return sorted(_query(paths, f"select * from {_relation(table)} where {where}"), key=repr)
+    return sorted(query(paths, f"select * from {_relation(table)} where {where}"), key=repr)
 
 
 def _relation(table: str) -> str:
@@ -57,11 +56,11 @@ def _relation(table: str) -> str:
 
 
 def test_a_build_with_nothing_changed_leaves_the_correction_tables_as_they_are(built, tmp_path):
-    copy = _copied(built, tmp_path / "data")
+    copy = copied_data(built, tmp_path / "data")
     _mark(copy)
     before = {table: _marked_institutions(copy, table) for table in MARKS}
     assert all(before.values())
-    _run(copy, tmp_path, *CORE_SELECTION)
+    run_models(copy, tmp_path, *CORE_SELECTION)
     assert {table: _marked_institutions(copy, table) for table in MARKS} == before
 
 
@@ -69,8 +68,8 @@ def test_a_change_in_one_institution_recomputes_it_alone_as_a_full_refresh_would
     """An E change would move a raa episode a year back and give its patient another sex: the
     institution's rows are recomputed, every other institution keeps its rows, and every table of
     the stage equals a full refresh."""
-    incremental = _copied(built, tmp_path / "incremental")
-    institution, episode, patient, sex = _query(
+    incremental = copied_data(built, tmp_path / "incremental")
+    institution, episode, patient, sex = query(
         incremental,
         "select v.institution_orgnr, v.episode_id, v.patient_local_id, k.sex"
         " from intermediate.int_episode_versions as v"
@@ -94,11 +93,11 @@ def test_a_change_in_one_institution_recomputes_it_alone_as_a_full_refresh_would
                 " where institution_orgnr = ? and patient_local_id = ?",
                 ["2" if sex == "1" else "1", institution, patient],
             )
-    full = _copied(incremental, tmp_path / "full")
-    _run(incremental, tmp_path / "incremental_target", *CORE_SELECTION)
+    full = copied_data(incremental, tmp_path / "full")
+    run_models(incremental, tmp_path / "incremental_target", *CORE_SELECTION)
     # a full refresh of everything after the staging tables (which would reload the lake's rows)
     assert CORE_SELECTION[0] == "--exclude"
-    _run(full, tmp_path / "full_target", *CORE_SELECTION, "path:models/staging", "--full-refresh")
+    run_models(full, tmp_path / "full_target", *CORE_SELECTION, "path:models/staging", "--full-refresh")
 
     for table in MARKS:
         # the changed institution recomputed, every row of the others untouched
@@ -116,12 +115,12 @@ def test_a_change_in_one_institution_recomputes_it_alone_as_a_full_refresh_would
 def test_a_partial_build_forgets_the_corrections_record(built, tmp_path):
     """int_episode_versions built without the fingerprints recomputes every institution; the record
     is cleared, so the next build recomputes every institution of every table of the stage."""
-    copy = _copied(built, tmp_path / "data")
+    copy = copied_data(built, tmp_path / "data")
     record = "select count(*) from intermediate.int_corrections__build_fingerprints"
-    assert _query(copy, record)[0][0] > 0
-    _run(copy, tmp_path, "--select", "int_episode_versions")
-    assert _query(copy, record) == [(0,)]
+    assert query(copy, record)[0][0] > 0
+    run_models(copy, tmp_path, "--select", "int_episode_versions")
+    assert query(copy, record) == [(0,)]
     _mark(copy)
-    _run(copy, tmp_path, *CORE_SELECTION)
+    run_models(copy, tmp_path, *CORE_SELECTION)
     assert not any(_marked_institutions(copy, table) for table in MARKS)
-    assert _query(copy, record)[0][0] > 0
+    assert query(copy, record)[0][0] > 0

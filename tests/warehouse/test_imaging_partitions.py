@@ -9,25 +9,15 @@ care level) and look for the mark afterwards."""
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import pytest
 
 from orchestration.settings import Paths
-from tests.warehouse.conftest import CORE_SELECTION, run_dbt
+from tests.warehouse.conftest import CORE_SELECTION, copied_data, query, run_models
 
 pytestmark = pytest.mark.slow
 
 MARK = -1  # care_level of every examination: survives only where the year was not recomputed
-
-
-def _copied(source: Paths, root) -> Paths:
-    paths = Paths.from_env(root)
-    shutil.copytree(source.lake, paths.lake)
-    paths.build_warehouse.parent.mkdir(parents=True)
-    shutil.copy(source.build_warehouse, paths.build_warehouse)
-    return paths
 
 
 @pytest.fixture
@@ -40,36 +30,26 @@ def built(built_warehouse) -> Paths:
 def copy(built, tmp_path) -> Paths:
     """The session's built warehouse and lake, copied (these tests change them), every examination
     marked."""
-    paths = _copied(built, tmp_path / "data")
+    paths = copied_data(built, tmp_path / "data")
     with duckdb.connect(str(paths.build_warehouse)) as con:
         con.execute(f"update intermediate.int_imaging__examinations set care_level = {MARK}")
     return paths
 
 
-def _run(paths: Paths, tmp_path, *args: str) -> None:
-    proc = run_dbt(paths, "run", *args, target_dir=tmp_path)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-
-
-def _query(paths: Paths, sql: str) -> list[tuple]:
-    with duckdb.connect(str(paths.build_warehouse), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 def _marked(paths: Paths) -> int:
     sql = f"select count(*) from intermediate.int_imaging__examinations where care_level = {MARK}"
-    return _query(paths, sql)[0][0]
+    return query(paths, sql)[0][0]
 
 
 def _years(paths: Paths, where: str) -> set[int]:
     sql = f"select distinct year from intermediate.int_imaging__examinations where {where}"
-    return {y for (y,) in _query(paths, sql)}
+    return {y for (y,) in query(paths, sql)}
 
 
 def test_a_build_with_nothing_changed_leaves_the_imaging_tables_as_they_are(copy, tmp_path):
-    total = _query(copy, "select count(*) from intermediate.int_imaging__examinations")[0][0]
+    total = query(copy, "select count(*) from intermediate.int_imaging__examinations")[0][0]
     assert total > 0
-    _run(copy, tmp_path, *CORE_SELECTION)
+    run_models(copy, tmp_path, *CORE_SELECTION)
     assert _marked(copy) == total
 
 
@@ -77,7 +57,7 @@ def test_a_changed_patient_rebuilds_the_years_of_the_patients_episodes(copy, tmp
     """Another sex in the patient's Pasient records (as later files would bring) reaches their
     examinations through the patient fingerprint of the years of their raa and ord episodes, though
     no episode changed."""
-    institution, patient, sex = _query(
+    institution, patient, sex = query(
         copy,
         "select institution_orgnr, patient_local_id, sex from intermediate.int_imaging__examinations"
         " where sex in ('1', '2') and source_module = 'raa' order by examination_id limit 1",
@@ -90,16 +70,16 @@ def test_a_changed_patient_rebuilds_the_years_of_the_patients_episodes(copy, tmp
                 " where institution_orgnr = ? and patient_local_id = ?",
                 [other, institution, patient],
             )
-    _run(copy, tmp_path, *CORE_SELECTION)
+    run_models(copy, tmp_path, *CORE_SELECTION)
     of_patient = (
         "from intermediate.int_imaging__examinations"
         f" where institution_orgnr = '{institution}' and patient_local_id = '{patient}'"
     )
-    assert _query(copy, f"select distinct sex {of_patient}") == [(other,)]
+    assert query(copy, f"select distinct sex {of_patient}") == [(other,)]
     # every year of the patient's raa and ord episode groups was recomputed, and only those
     patient_years = {
         y
-        for (y,) in _query(
+        for (y,) in query(
             copy,
             "select distinct year from intermediate.int_imaging__episode_groups"
             f" where module in ('raa', 'ord') and institution_orgnr = '{institution}'"
@@ -120,12 +100,12 @@ def test_a_changed_patient_rebuilds_the_years_of_the_patients_episodes(copy, tmp
 )
 def test_a_partial_build_forgets_the_record_and_the_next_one_recomputes_every_year(copy, tmp_path, selection):
     record = "select count(*) from intermediate.int_imaging__build_fingerprints"
-    assert _query(copy, record)[0][0] > 0
-    _run(copy, tmp_path, "--select", *selection)
-    assert _query(copy, record) == [(0,)]
-    _run(copy, tmp_path, *CORE_SELECTION)
+    assert query(copy, record)[0][0] > 0
+    run_models(copy, tmp_path, "--select", *selection)
+    assert query(copy, record) == [(0,)]
+    run_models(copy, tmp_path, *CORE_SELECTION)
     assert _marked(copy) == 0
-    assert _query(copy, record)[0][0] > 0
+    assert query(copy, record)[0][0] > 0
 
 
 IMAGING_TABLES = (
@@ -137,13 +117,13 @@ IMAGING_TABLES = (
 
 
 def _rows(paths: Paths, table: str) -> list[tuple]:
-    return sorted(_query(paths, f"select * from intermediate.{table}"), key=repr)
+    return sorted(query(paths, f"select * from intermediate.{table}"), key=repr)
 
 
 def test_an_episode_moved_to_another_year_gives_what_a_full_refresh_gives(built, tmp_path):
     """An E change that moves a raa episode a year back takes its group (the rad doses too) to that
     year: the incremental build rebuilds both years, and its tables equal a full refresh."""
-    incremental = _copied(built, tmp_path / "incremental")
+    incremental = copied_data(built, tmp_path / "incremental")
     with duckdb.connect(str(incremental.build_warehouse)) as con:
         institution, episode, year = con.execute(
             "select institution_orgnr, episode_id, year from intermediate.int_imaging__examinations"
@@ -155,14 +135,14 @@ def test_an_episode_moved_to_another_year_gives_what_a_full_refresh_gives(built,
             " where institution_orgnr = ? and episode_id = ?",
             [institution, episode],
         )
-    full = _copied(incremental, tmp_path / "full")
-    _run(incremental, tmp_path / "incremental_target", *CORE_SELECTION)
+    full = copied_data(incremental, tmp_path / "full")
+    run_models(incremental, tmp_path / "incremental_target", *CORE_SELECTION)
     # a full refresh of everything after the staging tables (which would reload the lake's rows)
     assert CORE_SELECTION[0] == "--exclude"
-    _run(full, tmp_path / "full_target", *CORE_SELECTION, "path:models/staging", "--full-refresh")
+    run_models(full, tmp_path / "full_target", *CORE_SELECTION, "path:models/staging", "--full-refresh")
     of_episode = f"institution_orgnr = '{institution}' and split_part(episode_id, '#', 1) = '{episode}'"
     for table in ("int_imaging__examinations", "int_imaging__doses"):
-        assert _query(incremental, f"select distinct year from intermediate.{table} where {of_episode}") == [
+        assert query(incremental, f"select distinct year from intermediate.{table} where {of_episode}") == [
             (year - 1,)
         ], table
     for table in IMAGING_TABLES:
