@@ -149,7 +149,9 @@ class Listing:
 class Scan:
     """Iterates (FileTask, is_duplicate, Cut or None) for every inbox file not yet in the ledger;
     `skipped` counts the others (already recorded, or of a module not asked for); `listing` holds
-    every regular file seen and every entry set aside, with its reason.
+    every regular file seen and every entry set aside, with its reason; `relisted` the recorded
+    files seen again under a new mtime (same bytes, same path: hashed to tell), for the caller to
+    remember (`extract.lake.record_relisted`) so that they are not hashed again.
 
     `is_duplicate`: the same bytes as a file the ledger records as loaded, or as an earlier file of
     this scan (whose outcome the caller settles once it is known). `settle`: seconds since its last
@@ -173,6 +175,7 @@ class Scan:
         self.inbox, self.seen, self.modules, self.pieces, self.settle = inbox, seen, modules, pieces, settle
         self.skipped = 0
         self.listing = Listing()
+        self.relisted: list[tuple[str, str, int, int]] = []
 
     def __iter__(self) -> Iterator[tuple[FileTask, bool, split.Cut | None]]:
         this_run: set[str] = set()
@@ -218,6 +221,7 @@ class Scan:
                     set_aside[rel] = faults.SKIP_CHANGING
                     continue
                 if (file_id, rel) in seen.pairs:
+                    self.relisted.append((file_id, rel, size, mtime_ns))
                     self.skipped += 1
                     continue
                 # Files whose module cannot be told (not XML, unknown module) are taken by every caller.
@@ -244,5 +248,9 @@ def pending_bytes(inbox: Path, seen: lk.SeenFiles) -> int:
 
 def pending_files(inbox: Path, lake: Path, modules: set[str] | None = None) -> dict[Path, str]:
     """Files in the inbox the ledger has not recorded yet (what the next `ingest` would look at),
-    each with its SHA-256 (computed to tell them from recorded ones; callers need not hash again)."""
-    return {Path(t.path): t.file_id for t, _, _ in Scan(inbox, lk.seen_files(lake), modules)}
+    each with its SHA-256 (computed to tell them from recorded ones; callers need not hash again).
+    Recorded files it finds under a new mtime are remembered, so the next look does not hash them."""
+    scan = Scan(inbox, lk.seen_files(lake), modules)
+    pending = {Path(t.path): t.file_id for t, _, _ in scan}
+    lk.record_relisted(lake, scan.relisted)
+    return pending

@@ -287,6 +287,7 @@ def ingest(
             run.finish()
         finally:
             pool.close()
+        lk.record_relisted(lake, scan.relisted)
         summary = run.summary
         summary.set_aside = {**scan.listing.set_aside, **summary.set_aside}
         lk.write_scan(

@@ -11,6 +11,8 @@ Layout (`<lake>` = `<data dir>/lake`):
                                                   checks across the pieces of a cut file
     <lake>/_ledger/<batch>.parquet                one row per file seen (LEDGER_SCHEMA): the commit record
     <lake>/_scan.json                             what the last ingest scanned (`write_scan`)
+    <lake>/_relisted/<when>.parquet               recorded files seen again with a new mtime
+                                                  (`record_relisted`)
     <lake>/_key.json                              fingerprint of the pseudonym key (`extract.keys`)
     <lake>/_quarantine/<when>/...                 parts the doctor set aside (`extract.doctor`)
     <lake>/.lock                                  held while an ingest runs
@@ -40,6 +42,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +55,7 @@ from extract.model.messages import MODULES, ROOT, lake_tables
 from extract.model.plan import arrow_schema
 
 LEDGER_DIR = "_ledger"
+RELISTED_DIR = "_relisted"
 FINDINGS_DIR = "_findings"
 SCHEMA_PART = "schema.parquet"
 # Plain encoding + zstd: measured faster to write and smaller than dictionary pages for these
@@ -88,6 +92,15 @@ LEDGER_SCHEMA = pa.schema(
         ("seconds", pa.float64()),
         ("ingested_at", pa.timestamp("us", tz="UTC")),
         ("batch_id", pa.string()),
+    ]
+)
+RELISTED_SCHEMA = pa.schema(
+    [
+        ("file_id", pa.string()),
+        ("path", pa.string()),
+        ("size", pa.int64()),
+        ("mtime_ns", pa.int64()),
+        ("listed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
 FINDINGS_SCHEMA = pa.schema(
@@ -289,12 +302,16 @@ def read_findings(lake: Path) -> pa.Table:
 
 
 class SeenFiles:
-    """What the ledger knows of files already seen, for telling new files from them."""
+    """What the ledger knows of files already seen, for telling new files from them; `relisted`
+    (`read_relisted`) adds the stat of recorded files seen again with another mtime."""
 
-    def __init__(self, ledger: pa.Table):
+    def __init__(self, ledger: pa.Table, relisted: pa.Table | None = None):
         cols = ledger.select(["file_id", "path", "size", "mtime_ns"]).to_pydict()
         rows = list(zip(cols["file_id"], cols["path"], cols["size"], cols["mtime_ns"], strict=True))
         self.fast = {(p, s, m) for _, p, s, m in rows}  # path, size and mtime unchanged: not hashed
+        if relisted is not None:
+            again = relisted.select(["path", "size", "mtime_ns"]).to_pydict()
+            self.fast |= set(zip(again["path"], again["size"], again["mtime_ns"], strict=True))
         self.pairs = {(f, p) for f, p, _, _ in rows}
         self.ids = {f for f, _, _, _ in rows}
         # Same bytes as one of these: a duplicate. Never as a rejected or duplicate file's.
@@ -303,7 +320,32 @@ class SeenFiles:
 
 
 def seen_files(lake: Path) -> SeenFiles:
-    return SeenFiles(read_ledger(lake))
+    return SeenFiles(read_ledger(lake), read_relisted(lake))
+
+
+def relisted_dir(lake: Path) -> Path:
+    return lake / RELISTED_DIR
+
+
+def record_relisted(lake: Path, files: list[tuple[str, str, int, int]]) -> None:
+    """Remember recorded files seen again with another modification time: (file_id, path, size,
+    mtime_ns) of a file whose bytes the ledger records at that same path (an inbox copied back or
+    restored from a backup, a touched file). Nothing is loaded again; later scans take the file as
+    known without hashing it, and the ledger check counts it as recorded. Append-only, one part per
+    call under a unique name, so callers need no lock (a stat remembered twice does no harm)."""
+    if not files:
+        return
+    now = dt.datetime.now(dt.UTC)
+    columns = [*(list(c) for c in zip(*files, strict=True)), [now] * len(files)]
+    table = pa.Table.from_arrays(columns, schema=RELISTED_SCHEMA)
+    folder = relisted_dir(lake)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomic(table, folder / f"{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet")
+
+
+def read_relisted(lake: Path) -> pa.Table:
+    tables = [pq.ParquetFile(p).read() for p in _parts(relisted_dir(lake))]
+    return pa.concat_tables(tables) if tables else RELISTED_SCHEMA.empty_table()
 
 
 def _read_ledger_part(path: Path) -> pa.Table:

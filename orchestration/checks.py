@@ -40,9 +40,10 @@ def ledger_statuses(lake: Path) -> dict[str, int]:
 
 def reconcile_ledger(inbox: Path, lake: Path) -> tuple[bool, dict]:
     """The ledger accounts for everything the last ingest scanned: every regular file it listed is
-    recorded (by path, size and modification time) or was set aside with a reason (odd entries,
-    files still changing: looked at again next time), and every lake table holds exactly the rows
-    the ledger says its loaded files gave. Files that arrived after that scan are reported, not
+    recorded (by path, size and modification time, or seen again with the recorded bytes under a
+    new modification time) or was set aside with a reason (odd entries, files still changing:
+    looked at again next time), and every lake table holds exactly the rows the ledger says its
+    loaded files gave. Files that arrived after that scan are reported, not
     held against it (they are the next run's). Without a scan record (a lake from before it was
     kept), the whole inbox is compared, as before."""
     from extract.inbox import pending_files
@@ -57,7 +58,7 @@ def reconcile_ledger(inbox: Path, lake: Path) -> tuple[bool, dict]:
         not_recorded = len(pending_files(inbox, lake))
     else:
         set_aside = dict(scan.get("set_aside") or {})
-        recorded = {(r["path"], r["size"], r["mtime_ns"]) for r in ledger}
+        recorded = lk.seen_files(lake).fast  # the ledger's stats and those of files seen again
         listed = [tuple(f) for f in scan.get("files") or []]
         not_recorded = sum(1 for f in listed if f not in recorded and f[0] not in set_aside)
         known = {f[0] for f in listed} | set(set_aside)

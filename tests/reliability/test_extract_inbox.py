@@ -97,3 +97,47 @@ def test_odd_entries_are_set_aside_and_the_rest_loads(tmp_path, monkeypatch):
     # Once readable, the file is read.
     monkeypatch.setattr(os, "open", real_os_open)
     assert _ingest_with_deadline(inbox, lake).loaded == 1
+
+
+def _touch_all(inbox, seconds: int) -> None:
+    """New modification times, same bytes: what `cp -r` of the inbox or a restore does."""
+    for f in inbox.iterdir():
+        st = f.stat()
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + seconds * 1_000_000_000))
+
+
+def test_recorded_files_seen_again_under_new_mtimes_load_nothing_and_are_hashed_once(tmp_path, monkeypatch):
+    from extract import inbox as ib
+
+    inbox, lake = tmp_path / "inbox", tmp_path / "lake"
+    inbox.mkdir()
+    (inbox / "a.xml").write_bytes(build("raa"))
+    (inbox / "b.xml").write_bytes(build("str"))
+    assert ig.ingest(inbox, lake, workers=1).loaded == 2
+    ledger_rows = lk.read_ledger(lake).num_rows
+
+    _touch_all(inbox, 60)
+    again = ig.ingest(inbox, lake, workers=1)
+    assert (again.loaded, again.duplicates, again.rejected, again.skipped) == (0, 0, 0, 2)
+    assert lk.read_ledger(lake).num_rows == ledger_rows
+    passed, meta = reconcile_ledger(inbox, lake)
+    assert passed and meta["inbox_files_not_recorded"] == 0, meta
+    assert sorted(lk.read_relisted(lake).column("path").to_pylist()) == ["a.xml", "b.xml"]
+
+    def no_hashing(*_a, **_k):
+        raise AssertionError("a file seen again was hashed again")
+
+    with monkeypatch.context() as m:
+        m.setattr(ib, "file_hash", no_hashing)
+        assert ig.ingest(inbox, lake, workers=1).skipped == 2
+        assert ib.pending_files(inbox, lake) == {}
+
+    # The check a no-change run makes (`pending_files`) remembers them too.
+    _touch_all(inbox, 120)
+    assert ib.pending_files(inbox, lake) == {}
+    with monkeypatch.context() as m:
+        m.setattr(ib, "file_hash", no_hashing)
+        assert ib.pending_files(inbox, lake) == {}
+    # Other bytes at a recorded path are still a new file.
+    (inbox / "a.xml").write_bytes(build("rad"))
+    assert ig.ingest(inbox, lake, workers=1).loaded == 1
