@@ -1,8 +1,9 @@
-{#- Tables partitioned by what a build changed (README, "A registry that lives for years"), in three
+{#- Tables partitioned by what a build changed (README, "A registry that lives for years"), in four
     stages: the correction tables (the episode versions, the patient keys, the imaging episode
     groups and the referral chain: by institution, every rule in them is within one institution),
     the imaging tables behind the facts (by the year of the episode group,
-    int_imaging__episode_groups) and the delivery tables with the intermediate tables behind them (by
+    int_imaging__episode_groups), the imaging facts with their double reports (by the year of the
+    examination or dose date) and the delivery tables with the intermediate tables behind them (by
     year of activity).
 
     A partition's rows of such a table depend only on what its stage fingerprints for that partition
@@ -26,7 +27,9 @@
     change makes every partition a build partition), and its partition column and type. The stages
     compare the last two records of their fingerprints: the corrections stage first (by institution:
     a month of files touches a few), the imaging stage (int_imaging__*, partitioned by the year of the
-    episode group, int_imaging__episode_groups) before the facts, the deliveries stage after them.
+    episode group, int_imaging__episode_groups), the imaging facts (by the year of the examination
+    date: a double report pairs two examinations of one day, and an episode group may span a year's
+    end), the deliveries stage after them.
     The correction inputs are what the stage's tables read from below it, row for row. The imaging
     inputs stand for what the tables read: a current version names its file (file_id, a hash of the
     file's bytes), whose rows never change, so a year's staging rows (and the extractor's findings on
@@ -62,6 +65,15 @@
                 'int_procedure_codes': 'null',
             },
         },
+        'imaging_facts': {
+            'fingerprints': 'int_imaging_facts__build_fingerprints',
+            'partition': {'column': 'year', 'type': 'integer'},
+            'inputs': {
+                'int_imaging__examinations': examination_year('examination_date'),
+                'int_imaging__doses': examination_year('dose_date'),
+                'int_procedure_codes': 'null',
+            },
+        },
         'deliveries': {
             'fingerprints': 'int_deliveries__build_fingerprints',
             'partition': {'column': 'year', 'type': 'integer'},
@@ -76,12 +88,21 @@
     }) }}
 {%- endmacro %}
 
+{#- The year of an imaging fact (stage imaging_facts): of its examination or dose date (0 without
+    one, so that such a row still has a partition). A double report pairs two examinations of one
+    day, so both fall in the same year. -#}
+{% macro examination_year(date_column) -%}
+    coalesce(cast(extract(year from {{ date_column }}) as integer), 0)
+{%- endmacro %}
+
 {#- The config of a year-partitioned table: incremental, its build years deleted before the append.
     years_after: a year's rows also depend on the years_after years before it (a window over years:
     int_deliveries__person_cumulative_doses), so a changed year rebuilds itself and the years_after
-    years that follow it. stage: whose fingerprints decide the build years (build_stages). -#}
-{% macro incremental_by_year(years_after=0, stage='deliveries') -%}
-    {{ return(incremental_by_partition(stage, years_after)) }}
+    years that follow it. stage: whose fingerprints decide the build years (build_stages). column:
+    the year's expression in the table's rows, when it has no column of the stage's name (a mart
+    under contract: the imaging facts). -#}
+{% macro incremental_by_year(years_after=0, stage='deliveries', column=none) -%}
+    {{ return(incremental_by_partition(stage, years_after, column)) }}
 {%- endmacro %}
 
 {#- The config of a table partitioned by institution (stage corrections): every rule it applies is
@@ -90,7 +111,7 @@
     {{ return(incremental_by_partition(stage)) }}
 {%- endmacro %}
 
-{% macro incremental_by_partition(stage, years_after=0) -%}
+{% macro incremental_by_partition(stage, years_after=0, column=none) -%}
     {%- if not execute -%}
         {#- the dependency, recorded while dbt parses (a unit test, never incremental, must not need it) -#}
         {%- do ref(build_stages()[stage]['fingerprints']) -%}
@@ -101,7 +122,7 @@
         'on_schema_change': 'fail',
         'pre_hook': "{{ delete_build_partitions() }}",
         'meta': {
-            'partitioned_by': build_stages()[stage]['partition']['column'],
+            'partitioned_by': column or build_stages()[stage]['partition']['column'],
             'build_years_after': years_after,
             'build_stage': stage,
         },
@@ -206,7 +227,8 @@
 
 {% macro delete_build_partitions() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ build_partitions_output_filter(partition_of()['column']) }}
+        delete from {{ this }}
+        where {{ build_partitions_output_filter(model.config.get('meta', {}).get('partitioned_by')) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -1,10 +1,14 @@
+{{ config(**incremental_by_year(stage='imaging_facts')) }}
 {#- One row per image-guided procedure reported twice (docs/domain.md section 4): an NCRP intervention
     examination in raa and an NCSP/NCMP procedure with a ZXM code in ord, same institution, same
     person, same day, and the same procedure: the NCRP code without its guidance letter equals the
     NCSP code, or ncrp_ncsp_equivalents maps one to the other. Pairs are one-to-one (the first
-    candidate on each side in key order). The raa examination is kept; the ord one is flagged. -#}
+    candidate on each side in key order). The raa examination is kept; the ord one is flagged.
+    Partitioned by the year of the examinations' day (stage imaging_facts): a pair lies within one. -#}
 with examinations as (
-    select * from {{ ref('int_imaging__examinations') }}
+    select *
+    from
+        {{ build_partition_input('int_imaging__examinations', column=examination_year('examination_date')) }}
 ),
 
 interventions as (
@@ -23,7 +27,8 @@ candidates as (
     select
         r.examination_id as kept_examination_id,
         o.examination_id as double_examination_id,
-        r.institution_orgnr
+        r.institution_orgnr,
+        {{ examination_year('r.examination_date') }} as year
     from interventions as r
     inner join guided as o
         on
@@ -43,6 +48,6 @@ ranked as (
     from candidates
 )
 
-select institution_orgnr, kept_examination_id, double_examination_id
+select institution_orgnr, kept_examination_id, double_examination_id, year
 from ranked
 where rank_kept = 1 and rank_double = 1

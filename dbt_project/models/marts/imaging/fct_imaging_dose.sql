@@ -1,5 +1,7 @@
+{{ config(**incremental_by_year(stage='imaging_facts', column=examination_year('dose_date'))) }}
 {#- One row per dose indicator (rad Doseindikator) or administered activity (rad Radiofarmakon) of
-    an examination, current version after corrections; canonical units, with the value as sent. -#}
+    an examination, current version after corrections; canonical units, with the value as sent.
+    Partitioned by the year of dose_date (stage imaging_facts). -#}
 select
     cast(d.dose_id as varchar) as dose_id,
     cast(d.examination_id as varchar) as examination_id,
@@ -18,4 +20,4 @@ select
     cast(d.radiopharmaceutical_code as varchar) as radiopharmaceutical_code,
     cast(d.exclusion_reason as varchar) as exclusion_reason,
     cast(d.file_id as varchar) as source_file_id
-from {{ ref('int_imaging__doses') }} as d
+from {{ build_partition_input('int_imaging__doses', column=examination_year('dose_date')) }} as d

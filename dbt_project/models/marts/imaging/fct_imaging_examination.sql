@@ -1,6 +1,8 @@
+{{ config(**incremental_by_year(stage='imaging_facts', column=examination_year('examination_date'))) }}
 {#- One row per imaging examination (raa Prosedyre) or ZXM image-guided procedure (ord Prosedyre),
     current version after corrections; an ord procedure that repeats a raa examination is flagged
-    (count activity with `not is_double_reported`). -#}
+    (count activity with `not is_double_reported`). Partitioned by the year of examination_date
+    (stage imaging_facts): a build recomputes the years whose examinations changed. -#}
 select
     cast(e.examination_id as varchar) as examination_id,
     cast(e.source_module as varchar) as source_module,
@@ -28,5 +30,8 @@ select
     cast(d.double_examination_id is not null as boolean) as is_double_reported,
     cast(d.kept_examination_id as varchar) as double_report_of,
     cast(e.file_id as varchar) as source_file_id
-from {{ ref('int_imaging__examinations') }} as e
-left join {{ ref('int_imaging__double_reports') }} as d on d.double_examination_id = e.examination_id
+from
+    {{ build_partition_input('int_imaging__examinations', column=examination_year('examination_date')) }}
+        as e
+left join {{ build_partition_input('int_imaging__double_reports') }} as d
+    on d.double_examination_id = e.examination_id
