@@ -16,7 +16,8 @@
 with person_year_groups as (
     -- the years the rebuilt windows hold
     select *
-    from {{ build_partition_input('int_deliveries__person_year_doses', years_before=reach, years_after=reach) }}
+    from
+        {{ build_partition_input('int_deliveries__person_year_doses', years_before=reach, years_after=reach) }}
 ),
 
 data_years as (
@@ -78,8 +79,10 @@ top_group as (
         year,
         window_years,
         person_key,
-        -- the largest part of the dose; ties by group name
-        first(examination_group order by group_dose_msv desc, examination_group asc) as examination_group,
+        -- the largest part of the dose, compared at 1e-6 mSv like the threshold (float sums of the
+        -- same doses added in another order differ in the last bits); ties by group name
+        first(examination_group order by round(group_dose_msv, 6) desc, examination_group asc)
+            as examination_group,
         max(group_dose_msv) as group_dose_msv
     from by_group
     group by year, window_years, person_key
