@@ -112,10 +112,7 @@
 {%- endmacro %}
 
 {% macro incremental_by_partition(stage, years_after=0, column=none) -%}
-    {%- if not execute -%}
-        {#- the dependency, recorded while dbt parses (a unit test, never incremental, must not need it) -#}
-        {%- do ref(build_stages()[stage]['fingerprints']) -%}
-    {%- endif -%}
+    {%- do after_build_fingerprints(stage) -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
@@ -127,6 +124,15 @@
             'build_stage': stage,
         },
     }) }}
+{%- endmacro %}
+
+{#- A partitioned model (and a view whose data tests see the build partitions only) runs after its
+    stage's fingerprints model, whose record of this build says what changed. The dependency is
+    recorded while dbt parses (a unit test, never incremental, must not need it). -#}
+{% macro after_build_fingerprints(stage='deliveries') -%}
+    {%- if not execute -%}
+        {%- do ref(build_stages()[stage]['fingerprints']) -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- SQL true for the rows of the partitions this build recomputes: true on a full build (or while dbt
@@ -299,7 +305,11 @@
     they reach): the other partitions' rows are the ones the last build tested, unchanged. Every data
     test on these models is row- or partition-local (not_null, in_range, accepted_values,
     expression_is_true, unique keys within a partition). A full refresh or a partial build tests
-    every row. Overrides dbt's get_where_subquery (the `where` config of a test), which it still
+    every row. Two views of intermediate/deliveries (the examination doses, the facilities' typical
+    values) declare meta partitioned_by year too, for their data tests only (and call
+    after_build_fingerprints): a year's rows of them come from that year's rows of the views the
+    deliveries stage fingerprints, so an unchanged year is an untouched one. The fingerprinted views
+    themselves cannot: their tests run before this build's record exists. Overrides dbt's get_where_subquery (the `where` config of a test), which it still
     honours. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') or '' -%}

@@ -185,6 +185,17 @@ def test_data_tests_of_a_partitioned_table_see_only_the_rebuilt_years(harness, t
     harness.dbt("build", "--exclude-resource-type", "unit_test", db=db)
     compiled = next(harness.project.glob("target/run/**/not_null_dsa_drl_n_facilities.sql")).read_text()
     assert f"year in ({YEAR - 1})" in compiled
+    # and so do the two views that declare it (meta partitioned_by) for their tests
+    nodes = json.loads(harness.manifest.read_text())["nodes"].values()
+    for view in ("int_deliveries__examination_doses", "int_deliveries__facility_typical_values"):
+        (test,) = [
+            n
+            for n in nodes
+            if n.get("attached_node") == f"model.stralebruk.{view}"
+            and n.get("test_metadata", {}).get("name") == "unique_combination"
+        ]
+        compiled = harness.project / "target/run/stralebruk" / test["original_file_path"] / test["path"]
+        assert f"year in ({YEAR - 1})" in compiled.read_text(), view
     assert _years(db, "marts.dsa_drl") == {YEAR - 1, YEAR}
     with pytest.raises(AssertionError, match="not_null_dsa_drl_n_facilities"):
         harness.dbt("test", "--select", "dsa_drl", db=db)

@@ -1,3 +1,4 @@
+{{ after_build_fingerprints() }}
 {#- One row per examination (with activity) x dose type: the examination's dose of that quantity, the
     sum of its records (acquisitions, biplane, several syringes). An examination with any record of the
     quantity excluded (exclusion_reason: implausible, not above zero, unknown unit) has no dose of that

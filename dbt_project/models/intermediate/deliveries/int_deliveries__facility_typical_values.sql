@@ -1,3 +1,4 @@
+{{ after_build_fingerprints() }}
 {#- One row per year x facility x examination code x dose type: the facility's typical value (ICRP 135:
     the median over its standard adults' examinations of each examination's dose, the sum of its
     records of that quantity: int_deliveries__examination_doses), and whether it has the minimum sample
