@@ -74,6 +74,32 @@ def query(paths: Paths, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
+def raa_examination_with_doses(paths: Paths) -> tuple[str, str, str, int]:
+    """(examination_id, institution, episode id, year of its episode group) of the first raa
+    examination with rad dose events whose episode id is not a reused one."""
+    return query(
+        paths,
+        "select examination_id, institution_orgnr, episode_id, year"
+        " from intermediate.int_imaging__examinations"
+        " where source_module = 'raa' and n_dose_events > 0 and episode_id not like '%#%'"
+        " order by examination_id limit 1",
+    )[0]
+
+
+def change_patient_sex(paths: Paths, institution: str, patient: str, sex: str) -> str:
+    """Give a patient the other sex in the staging Pasient records of every module (whichever file
+    is the latest holds the record), as later files would; returns the new sex."""
+    other = "2" if sex == "1" else "1"
+    with duckdb.connect(str(paths.build_warehouse)) as con:
+        for module in ("str", "raa", "rad", "ord"):
+            con.execute(
+                f"update staging.stg_npr_{module}__patients set sex = ?"
+                " where institution_orgnr = ? and patient_local_id = ?",
+                [other, institution, patient],
+            )
+    return other
+
+
 @dataclass
 class Built:
     paths: Paths

@@ -13,7 +13,14 @@ import duckdb
 import pytest
 
 from orchestration.settings import Paths
-from tests.warehouse.conftest import CORE_SELECTION, copied_data, query, run_models
+from tests.warehouse.conftest import (
+    CORE_SELECTION,
+    change_patient_sex,
+    copied_data,
+    query,
+    raa_examination_with_doses,
+    run_models,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -66,12 +73,8 @@ def two_years(built_warehouse, tmp_path) -> tuple[Paths, str]:
     of the stage's tables marked. Returns the paths and the moved examination."""
     assert built_warehouse.build.returncode == 0, built_warehouse.build.stdout[-3000:]
     paths = copied_data(built_warehouse.paths, tmp_path / "data")
+    examination, institution, episode, _ = raa_examination_with_doses(paths)
     with duckdb.connect(str(paths.build_warehouse)) as con:
-        examination, institution, episode = con.execute(
-            "select examination_id, institution_orgnr, episode_id from intermediate.int_imaging__examinations"
-            " where source_module = 'raa' and n_dose_events > 0 and episode_id not like '%#%'"
-            " order by examination_id limit 1"
-        ).fetchall()[0]
         for table, column in (
             ("stg_npr_raa__episodes", "episode_date"),
             ("stg_npr_raa__procedure_codes", "measure_started_at"),
@@ -110,14 +113,7 @@ def test_a_changed_patient_recomputes_the_years_of_the_patients_examinations_onl
         f" having min(examination_date) > (select max(examination_date) from marts.{fact}"
         f" where examination_id = '{moved}') order by all limit 1",
     )[0]
-    other = "2" if sex == "1" else "1"
-    with duckdb.connect(str(paths.build_warehouse)) as con:
-        for module in ("str", "raa", "rad", "ord"):  # whichever file is the latest holds the record
-            con.execute(
-                f"update staging.stg_npr_{module}__patients set sex = ?"
-                " where institution_orgnr = ? and patient_local_id = ?",
-                [other, institution, patient],
-            )
+    other = change_patient_sex(paths, institution, patient, sex)
     run_models(paths, tmp_path / "changed", *CORE_SELECTION)
     patient_years = {
         int(y)

@@ -13,7 +13,14 @@ import duckdb
 import pytest
 
 from orchestration.settings import Paths
-from tests.warehouse.conftest import CORE_SELECTION, copied_data, query, run_models
+from tests.warehouse.conftest import (
+    CORE_SELECTION,
+    change_patient_sex,
+    copied_data,
+    query,
+    raa_examination_with_doses,
+    run_models,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -62,14 +69,7 @@ def test_a_changed_patient_rebuilds_the_years_of_the_patients_episodes(copy, tmp
         "select institution_orgnr, patient_local_id, sex from intermediate.int_imaging__examinations"
         " where sex in ('1', '2') and source_module = 'raa' order by examination_id limit 1",
     )[0]
-    other = "2" if sex == "1" else "1"
-    with duckdb.connect(str(copy.build_warehouse)) as con:
-        for module in ("str", "raa", "rad", "ord"):  # whichever file is the latest holds the record
-            con.execute(
-                f"update staging.stg_npr_{module}__patients set sex = ?"
-                " where institution_orgnr = ? and patient_local_id = ?",
-                [other, institution, patient],
-            )
+    other = change_patient_sex(copy, institution, patient, sex)
     run_models(copy, tmp_path, *CORE_SELECTION)
     of_patient = (
         "from intermediate.int_imaging__examinations"
@@ -130,12 +130,8 @@ def test_an_episode_moved_to_another_year_gives_what_a_full_refresh_gives(built,
     year: the incremental build rebuilds both years, and its tables equal a full refresh, and so
     do the imaging facts after them."""
     incremental = copied_data(built, tmp_path / "incremental")
+    _, institution, episode, year = raa_examination_with_doses(incremental)
     with duckdb.connect(str(incremental.build_warehouse)) as con:
-        institution, episode, year = con.execute(
-            "select institution_orgnr, episode_id, year from intermediate.int_imaging__examinations"
-            " where source_module = 'raa' and n_dose_events > 0 and episode_id not like '%#%'"
-            " order by examination_id limit 1"
-        ).fetchall()[0]
         con.execute(
             "update staging.stg_npr_raa__episodes set episode_date = episode_date - interval 1 year"
             " where institution_orgnr = ? and episode_id = ?",
