@@ -296,9 +296,14 @@ def read_ledger(lake: Path) -> pa.Table:
     return pa.concat_tables(tables) if tables else LEDGER_SCHEMA.empty_table()
 
 
+def _read_folder(folder: Path, schema: pa.Schema) -> pa.Table:
+    """Every part of a folder as one table (empty, of `schema`, without parts)."""
+    tables = [pq.ParquetFile(p).read() for p in _parts(folder)]
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
 def read_findings(lake: Path) -> pa.Table:
-    tables = [pq.ParquetFile(p).read() for p in _parts(findings_dir(lake))]
-    return pa.concat_tables(tables) if tables else FINDINGS_SCHEMA.empty_table()
+    return _read_folder(findings_dir(lake), FINDINGS_SCHEMA)
 
 
 class SeenFiles:
@@ -344,8 +349,7 @@ def record_relisted(lake: Path, files: list[tuple[str, str, int, int]]) -> None:
 
 
 def read_relisted(lake: Path) -> pa.Table:
-    tables = [pq.ParquetFile(p).read() for p in _parts(relisted_dir(lake))]
-    return pa.concat_tables(tables) if tables else RELISTED_SCHEMA.empty_table()
+    return _read_folder(relisted_dir(lake), RELISTED_SCHEMA)
 
 
 def _read_ledger_part(path: Path) -> pa.Table:

@@ -309,8 +309,8 @@
     values) declare meta partitioned_by year too, for their data tests only (and call
     after_build_fingerprints): a year's rows of them come from that year's rows of the views the
     deliveries stage fingerprints, so an unchanged year is an untouched one. The fingerprinted views
-    themselves cannot: their tests run before this build's record exists. Overrides dbt's get_where_subquery (the `where` config of a test), which it still
-    honours. -#}
+    themselves cannot: their tests run before this build's record exists. Overrides dbt's
+    get_where_subquery (the `where` config of a test), which it still honours. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') or '' -%}
     {%- set attached = model.get('attached_node') if execute else none -%}
